@@ -1,0 +1,29 @@
+"""seqkit: readable, exact and fast recurrent sequence models for Keras 3."""
+from setuptools import find_packages, setup
+
+setup(
+    name="seqkit",
+    version="0.1.0",
+    description=(
+        "Keras 3 recurrent layers (Elman, LSTM, GRU, Clockwork RNN), builders for "
+        "deep and bidirectional networks, and language-model / forecasting experiments."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["seqkit", "seqkit.*", "experiments", "experiments.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.16,<3",
+        # seqkit cells inherit keras.src...DropoutRNNCell so that keras.layers.RNN
+        # prepares their per-sequence dropout masks; that class is not public API,
+        # so the Keras major version is pinned.
+        "keras>=3.5,<4",
+        "numpy>=1.26",
+        "pandas>=2.0",
+        "absl-py>=2.0",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pytest-xdist>=3.5"],
+        "plot": ["matplotlib>=3.7"],
+    },
+)
