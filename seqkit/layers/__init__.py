@@ -1,0 +1,46 @@
+"""Recurrent cells and layers: Keras 3 drop-ins whose ``call`` reads like the equations.
+
+| seqkit            | Keras built-in        |
+|-------------------|-----------------------|
+| ElmanCell / Elman | SimpleRNNCell / SimpleRNN |
+| LSTMCell / LSTM   | LSTMCell / LSTM       |
+| GRUCell / GRU     | GRUCell / GRU         |
+| ClockworkCell / Clockwork | (none)        |
+
+``CELLS`` maps a cell kind ("elman", "lstm", "gru", "clockwork") to its
+(cell class, layer class); ``get(kind)`` looks one up with a clear error.
+"""
+
+from seqkit.layers.base import RecurrentCell, RecurrentLayer
+from seqkit.layers.elman import Elman, ElmanCell, ElmanGates
+
+CELLS = {"elman": (ElmanCell, Elman)}
+
+try:  # Filled in as the cell modules land.
+    from seqkit.layers.lstm import LSTM, LSTMCell, LSTMGates  # noqa: F401
+
+    CELLS["lstm"] = (LSTMCell, LSTM)
+except ImportError:  # pragma: no cover
+    pass
+try:
+    from seqkit.layers.gru import GRU, GRUCell, GRUGates  # noqa: F401
+
+    CELLS["gru"] = (GRUCell, GRU)
+except ImportError:  # pragma: no cover
+    pass
+try:
+    from seqkit.layers.clockwork import Clockwork, ClockworkCell  # noqa: F401
+
+    CELLS["clockwork"] = (ClockworkCell, Clockwork)
+except ImportError:  # pragma: no cover
+    pass
+
+
+def get(kind):
+    """(cell class, layer class) for a cell kind, e.g. ``get("lstm")``."""
+    if kind not in CELLS:
+        raise ValueError(
+            f"Received an invalid value for argument `cell`, expected one of "
+            f"{sorted(CELLS)}, got {kind!r}."
+        )
+    return CELLS[kind]

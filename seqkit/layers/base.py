@@ -1,0 +1,487 @@
+"""What every seqkit cell and layer shares: argument checks, weights, dropout, the fast loop.
+
+A seqkit cell splits one recurrent step into two parts:
+
+* ``project_inputs(x)``: ``x · W + b``, the part that does not depend on the
+  previous state. For a single step ``x`` is ``[batch, features]``; the layer
+  passes the whole ``[batch, time, features]`` sequence at once, so every time
+  step's input projection is one large matmul instead of ``time`` small ones.
+* ``gates(projected, states)``: the recurrence itself, written gate by gate as in
+  the textbook equations, returning a named tuple of every intermediate value.
+
+``call(inputs, states)`` (the Keras cell contract, used by ``keras.layers.RNN``,
+``Bidirectional`` and ``StackedRNNCells``) is just those two in a row: the
+readable reference path. ``RecurrentLayer.inner_loop`` is the fast path: project
+the whole sequence first, then loop only over ``gates``. Both compute the same
+numbers; ``tests/layers`` proves it for every cell.
+"""
+
+import numbers
+
+import keras
+from keras import activations, constraints, initializers, ops, regularizers
+from keras.src import backend as keras_backend
+
+# Keras's RNN layer pre-draws one dropout mask per sequence only for cells that
+# inherit this mixin (keras.layers.RNN._maybe_config_dropout_masks checks with
+# isinstance). It is not exported publicly, so setup.py pins keras<4.
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+PACKAGE = "seqkit"
+
+
+# --------------------------------------------------------------------------
+# Argument checks. Each names the argument, what was expected and what came.
+# --------------------------------------------------------------------------
+def check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected a "
+            f"positive integer, got {value!r}."
+        )
+    return int(value)
+
+
+def check_rate(name, value):
+    """A dropout rate: a number in [0, 1)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0.0 <= float(value) < 1.0
+    ):
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected a "
+            f"float in [0, 1), got {value!r}."
+        )
+    return float(value)
+
+
+def check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected one of "
+            f"{list(choices)}, got {value!r}."
+        )
+    return value
+
+
+def get_activation(name, identifier):
+    try:
+        return activations.get(identifier)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected the name "
+            f"of a Keras activation (e.g. 'tanh', 'sigmoid') or a callable, got "
+            f"{identifier!r}."
+        ) from error
+
+
+def _get(kind, name, identifier):
+    """initializers/regularizers/constraints.get with the argument named."""
+    try:
+        return kind.get(identifier)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`: {error}"
+        ) from error
+
+
+def apply_mask(x, mask):
+    """x * mask, where mask is [batch, features] and x is one step or a sequence."""
+    if len(x.shape) == 3:
+        mask = ops.expand_dims(mask, 1)
+    return x * mask
+
+
+# --------------------------------------------------------------------------
+# The cell base class.
+# --------------------------------------------------------------------------
+class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
+    """Base class of the seqkit cells (see the module docstring for the split).
+
+    Subclasses set ``num_gates`` (how many ``units``-wide blocks the kernels have)
+    and implement ``gates`` and ``state_from_gates``; they may override
+    ``bias_shape`` and ``bias_initializer_fn`` when their bias is special.
+
+    The weights are Keras's: ``kernel`` [input_dim, num_gates*units],
+    ``recurrent_kernel`` [units, num_gates*units], ``bias``.
+    """
+
+    num_gates = 1
+    # Keras's LSTM/GRU cells draw one dropout mask per gate when
+    # implementation == 1 or recurrent dropout is on; SimpleRNN never does.
+    per_gate_masks_supported = False
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        implementation=2,
+        **kwargs,
+    ):
+        units = check_positive_int("units", units)
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = get_activation("activation", activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _get(initializers, "kernel_initializer", kernel_initializer)
+        self.recurrent_initializer = _get(
+            initializers, "recurrent_initializer", recurrent_initializer
+        )
+        self.bias_initializer = _get(initializers, "bias_initializer", bias_initializer)
+        self.kernel_regularizer = _get(regularizers, "kernel_regularizer", kernel_regularizer)
+        self.recurrent_regularizer = _get(
+            regularizers, "recurrent_regularizer", recurrent_regularizer
+        )
+        self.bias_regularizer = _get(regularizers, "bias_regularizer", bias_regularizer)
+        self.kernel_constraint = _get(constraints, "kernel_constraint", kernel_constraint)
+        self.recurrent_constraint = _get(
+            constraints, "recurrent_constraint", recurrent_constraint
+        )
+        self.bias_constraint = _get(constraints, "bias_constraint", bias_constraint)
+        self.dropout = check_rate("dropout", dropout)
+        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.implementation = check_choice("implementation", implementation, (1, 2))
+        if self.per_gate_masks_supported and (
+            self.recurrent_dropout or self.implementation == 1
+        ):
+            # Same rule as Keras: independent masks for each gate's input.
+            self.implementation = 1
+            self.dropout_mask_count = self.num_gates
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+        self.state_size = self.units
+        self.output_size = self.units
+        self._input_dim = None
+
+    # -- weights -----------------------------------------------------------
+    def bias_shape(self):
+        return (self.num_gates * self.units,)
+
+    def bias_initializer_fn(self):
+        return self.bias_initializer
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                f"{type(self).__name__} needs a known feature size (the last axis "
+                f"of its inputs), got input shape {tuple(input_shape)}."
+            )
+        self._input_dim = int(input_dim)
+        width = self.num_gates * self.units
+        self.kernel = self.add_weight(
+            shape=(self._input_dim, width),
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, width),
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=self.bias_shape(),
+                name="bias",
+                initializer=self.bias_initializer_fn(),
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        else:
+            self.bias = None
+        self.built = True
+
+    # -- the two halves of a step --------------------------------------------
+    def input_bias(self):
+        """The bias added to the input projection (None without bias)."""
+        return self.bias
+
+    def project_inputs(self, inputs, training=False):
+        """x · W + b for one step [batch, features] or a sequence [batch, time, features].
+
+        Input dropout uses the mask drawn once for the whole sequence, so one
+        step and the whole sequence see the same dropped features.
+        """
+        mask = self.get_dropout_mask(inputs if len(inputs.shape) == 2 else inputs[:, 0])
+        dropping = training and self.dropout > 0 and mask is not None
+        if dropping and isinstance(mask, (list, tuple)):
+            # One mask per gate (Keras implementation 1): one matmul per gate.
+            kernels = ops.split(self.kernel, self.num_gates, axis=1)
+            projected = ops.concatenate(
+                [ops.matmul(apply_mask(inputs, m), k) for m, k in zip(mask, kernels)],
+                axis=-1,
+            )
+        else:
+            if dropping:
+                inputs = apply_mask(inputs, mask)
+            projected = ops.matmul(inputs, self.kernel)
+        bias = self.input_bias()
+        if bias is not None:
+            projected = projected + bias
+        return projected
+
+    def recurrent_inputs(self, hidden, training=False):
+        """The previous hidden state, once per gate, each with its dropout mask.
+
+        Returns a list of ``num_gates`` tensors (the same tensor repeated when
+        there is no recurrent dropout), so ``gates`` can read
+        ``h_i, h_f, ... = self.recurrent_inputs(h)`` like the equations.
+        """
+        mask = self.get_recurrent_dropout_mask(hidden)
+        if not (training and self.recurrent_dropout > 0 and mask is not None):
+            return [hidden] * self.num_gates
+        if isinstance(mask, (list, tuple)):
+            return [hidden * m for m in mask]
+        return [hidden * mask] * self.num_gates
+
+    def recurrent_kernels(self):
+        """The recurrent kernel split into its per-gate [units, units] blocks."""
+        return ops.split(self.recurrent_kernel, self.num_gates, axis=1)
+
+    def pre_activations(self, projected, hidden, training=False):
+        """``[x·W_g + b_g + h·U_g for each gate g]``, each [batch, units].
+
+        Without recurrent dropout every gate reads the same ``h``, so the
+        recurrent part is one fused ``h · U`` matmul, split afterwards; with
+        per-gate recurrent masks each gate gets its own ``(h ∘ m_g) · U_g``.
+        """
+        hiddens = self.recurrent_inputs(hidden, training)
+        if all(h is hiddens[0] for h in hiddens):
+            fused = projected + ops.matmul(hiddens[0], self.recurrent_kernel)
+            return ops.split(fused, self.num_gates, axis=-1)
+        return [
+            x + ops.matmul(h, u)
+            for x, h, u in zip(
+                ops.split(projected, self.num_gates, axis=-1),
+                hiddens,
+                self.recurrent_kernels(),
+            )
+        ]
+
+    def gates(self, projected, states, training=False):
+        """Every named quantity of one step; subclasses write the equations here."""
+        raise NotImplementedError
+
+    def state_from_gates(self, gates):
+        """The new state list, read off the named gate values."""
+        return [gates.hidden]
+
+    def call(self, inputs, states, training=False):
+        """One step, the readable reference path: project, then the gate equations."""
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        values = self.gates(self.project_inputs(inputs, training), states, training)
+        return values.hidden, self.state_from_gates(values)
+
+    def get_initial_state(self, batch_size=None):
+        sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
+        return [ops.zeros((batch_size, d), dtype=self.compute_dtype) for d in sizes]
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        return {**super().get_config(), **config}
+
+
+# --------------------------------------------------------------------------
+# The layer base class.
+# --------------------------------------------------------------------------
+# Constructor arguments of keras.layers.RNN that a seqkit layer passes through.
+RNN_ARGUMENTS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
+
+
+class RecurrentLayer(keras.layers.RNN):
+    """A ``keras.layers.RNN`` over a seqkit cell, with the fast input projection.
+
+    Everything Keras's RNN does (masking, ``go_backwards``, ``stateful`` with
+    ``reset_state``, ``initial_state``, ``unroll``, ``return_state``) is kept;
+    only ``inner_loop`` changes: the input projection of every time step is
+    computed in one matmul before the loop, which then runs only ``cell.gates``.
+    """
+
+    cell_class = None
+    # Cell settings re-exposed as read-only properties of the layer.
+    cell_properties = ()
+
+    def __init__(self, cell, **kwargs):
+        super().__init__(cell, **kwargs)
+
+    # -- input checks ------------------------------------------------------
+    def _check_sequences_shape(self, shape):
+        shape = tuple(shape)
+        if len(shape) != 3:
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) expects `sequences` of "
+                f"rank 3 [batch, time, features], got shape {shape} (rank {len(shape)})."
+            )
+        built_dim = getattr(self.cell, "_input_dim", None)
+        if built_dim is not None and shape[-1] is not None and shape[-1] != built_dim:
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) was built for "
+                f"{built_dim} input features, but `sequences` has {shape[-1]} "
+                f"(shape {shape})."
+            )
+
+    def _check_initial_state(self, initial_state, batch_size):
+        states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+        sizes = self.cell.state_size
+        sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+        if len(states) != len(sizes):
+            raise ValueError(
+                f"Layer '{self.name}' expects `initial_state` to be a list of "
+                f"{len(sizes)} tensor(s) of shapes "
+                f"{[(batch_size, s) for s in sizes]}, got {len(states)} tensor(s)."
+            )
+        for index, (state, size) in enumerate(zip(states, sizes)):
+            shape = tuple(getattr(state, "shape", ()))
+            bad_rank = len(shape) != 2
+            bad_size = not bad_rank and shape[1] is not None and shape[1] != size
+            bad_batch = (
+                not bad_rank
+                and shape[0] is not None
+                and batch_size is not None
+                and shape[0] != batch_size
+            )
+            if bad_rank or bad_size or bad_batch:
+                raise ValueError(
+                    f"Layer '{self.name}' expects `initial_state[{index}]` of shape "
+                    f"({batch_size}, {size}), got shape {shape}."
+                )
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        self._check_sequences_shape(sequences_shape)
+        super().build(sequences_shape, initial_state_shape)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        self._check_sequences_shape(sequences.shape)
+        if initial_state is not None:
+            self._check_initial_state(initial_state, sequences.shape[0])
+        if self.stateful and self.states is not None:
+            expected = tuple(self.states[0].shape)[0]
+            received = sequences.shape[0]
+            if received is not None and expected is not None and received != expected:
+                raise ValueError(
+                    f"Layer '{self.name}' is stateful and was built for batch size "
+                    f"{expected}, but `sequences` has batch size {received}. Feed "
+                    f"batches of {expected} rows, or rebuild the layer."
+                )
+        return super().call(
+            sequences, initial_state=initial_state, mask=mask, training=training
+        )
+
+    # -- the fast path -------------------------------------------------------
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        cell = self.cell
+        # One [batch*time, features] x [features, gates*units] matmul for all
+        # steps: the loop below then does only the state-dependent work.
+        projected = cell.project_inputs(sequences, training)
+
+        def step(projected_t, states):
+            values = cell.gates(projected_t, list(states), training)
+            return values.hidden, cell.state_from_gates(values)
+
+        return keras_backend.rnn(
+            step,
+            projected,
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            unroll=self.unroll,
+            input_length=sequences.shape[1],
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences,
+        )
+
+    # -- config: the cell's settings flattened into the layer's ------------------
+    def get_config(self):
+        config = super().get_config()
+        cell_config = self.cell.get_config()
+        del config["cell"]
+        for key in ("name", "trainable", "dtype"):
+            cell_config.pop(key, None)
+        return {**config, **cell_config}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def forward_cell_properties(layer_class):
+    """Class decorator: expose ``cell_properties`` as read-only layer properties."""
+    for name in layer_class.cell_properties:
+        setattr(
+            layer_class,
+            name,
+            property(lambda self, _name=name: getattr(self.cell, _name), doc=f"The cell's `{name}`."),
+        )
+    return layer_class
+
+
+def layer_arguments(cell_class, arguments, cell_name):
+    """Turn a layer constructor's ``locals()`` into ``RecurrentLayer.__init__`` kwargs.
+
+    The seqkit layers spell out every Keras argument in their signatures (so
+    ``help()``, ``inspect.signature`` and IDEs show them exactly as Keras does);
+    this helper then routes each one: RNN arguments and ``activity_regularizer``
+    to the layer, everything else to a new ``cell_class``. ``dtype`` and
+    ``trainable`` go to both, as in Keras's own layers.
+    """
+    arguments = dict(arguments)
+    for name in ("self", "__class__"):
+        arguments.pop(name, None)
+    extra = dict(arguments.pop("kwargs", {}))
+    layer_kwargs = {name: arguments.pop(name) for name in RNN_ARGUMENTS}
+    layer_kwargs["activity_regularizer"] = arguments.pop("activity_regularizer", None)
+    # Keras's LSTM/GRU take `implementation` through **kwargs; it belongs to the cell.
+    if "implementation" in extra:
+        arguments["implementation"] = extra.pop("implementation")
+    cell = cell_class(
+        **arguments,
+        dtype=extra.get("dtype", None),
+        trainable=extra.get("trainable", True),
+        name=cell_name,
+    )
+    return {"cell": cell, **layer_kwargs, **extra}
+
+
+def check_use_cudnn(use_cudnn):
+    """Keras's ``use_cudnn`` picks among equivalent computations; seqkit has one.
+
+    It is accepted (and validated like Keras does) so model code keeps working;
+    seqkit always runs its own loop, on every device.
+    """
+    return check_choice("use_cudnn", use_cudnn, ("auto", True, False))
