@@ -27,6 +27,8 @@ from keras.src import backend as keras_backend
 # isinstance). It is not exported publicly, so setup.py pins keras<4.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
+from seqkit.layers import fused
+
 PACKAGE = "seqkit"
 
 
@@ -256,13 +258,17 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         """The recurrent kernel split into its per-gate [units, units] blocks."""
         return ops.split(self.recurrent_kernel, self.num_gates, axis=1)
 
-    def pre_activations(self, projected, hidden, training=False):
+    def pre_activations(self, projected, hidden, training=False, recurrent=None):
         """``[x·W_g + b_g + h·U_g for each gate g]``, each [batch, units].
 
         Without recurrent dropout every gate reads the same ``h``, so the
         recurrent part is one fused ``h · U`` matmul, split afterwards; with
         per-gate recurrent masks each gate gets its own ``(h ∘ m_g) · U_g``.
+        ``recurrent``, when given, is ``h · U`` already computed (the fused
+        sequence loop in ``seqkit.layers.fused`` computes it itself).
         """
+        if recurrent is not None:
+            return ops.split(projected + recurrent, self.num_gates, axis=-1)
         hiddens = self.recurrent_inputs(hidden, training)
         if all(h is hiddens[0] for h in hiddens):
             fused = projected + ops.matmul(hiddens[0], self.recurrent_kernel)
@@ -276,9 +282,23 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             )
         ]
 
-    def gates(self, projected, states, training=False):
-        """Every named quantity of one step; subclasses write the equations here."""
+    def gates(self, projected, states, training=False, recurrent=None):
+        """Every named quantity of one step; subclasses write the equations here.
+
+        ``recurrent`` is the optional precomputed ``h_{t-1} · U + b'`` (see
+        ``recurrent_bias``), passed by the fused loop; None computes it here.
+        """
         raise NotImplementedError
+
+    def recurrent_bias(self):
+        """A bias added to ``h · U`` inside the recurrence (GRU's b'); None here."""
+        return None
+
+    def supports_fused(self, training):
+        """Whether ``seqkit.layers.fused`` can run this cell: its recurrence must
+        read the previous state only through ``h_{t-1} · U + b'`` (true unless
+        per-gate recurrent dropout masks are active)."""
+        return not (training and self.recurrent_dropout > 0)
 
     def state_from_gates(self, gates):
         """The new state list, read off the named gate values."""
@@ -409,6 +429,16 @@ class RecurrentLayer(keras.layers.RNN):
         # One [batch*time, features] x [features, gates*units] matmul for all
         # steps: the loop below then does only the state-dependent work.
         projected = cell.project_inputs(sequences, training)
+        if not self.unroll and cell.supports_fused(training):
+            # Also batches the backward pass (see seqkit/layers/fused.py).
+            return fused.fused_rnn(
+                cell,
+                projected,
+                list(initial_state),
+                mask=mask,
+                go_backwards=self.go_backwards,
+                zero_output_for_mask=self.zero_output_for_mask,
+            )
 
         def step(projected_t, states):
             values = cell.gates(projected_t, list(states), training)

@@ -46,9 +46,9 @@ class ElmanCell(base.RecurrentCell):
         (2, 4)
     """
 
-    def gates(self, projected, states, training=False):
+    def gates(self, projected, states, training=False, recurrent=None):
         (hidden_prev,) = states
-        (pre_activation,) = self.pre_activations(projected, hidden_prev, training)
+        (pre_activation,) = self.pre_activations(projected, hidden_prev, training, recurrent)
         hidden = self.activation(pre_activation) if self.activation else pre_activation
         return ElmanGates(pre_activation=pre_activation, hidden=hidden)
 

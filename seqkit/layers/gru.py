@@ -110,8 +110,16 @@ class GRUCell(base.RecurrentCell):
             return None
         return self.bias[1]
 
-    def _recurrent_parts(self, hidden_prev, training):
+    def supports_fused(self, training):
+        # reset_after=False multiplies r into h *before* U_h, so the recurrence
+        # is not a function of h·U alone.
+        return self.reset_after and super().supports_fused(training)
+
+    def _recurrent_parts(self, hidden_prev, training, recurrent=None):
         """(h·U_z [+b'_z], h·U_r [+b'_r], h·U_h [+b'_h] or None, h for the candidate)."""
+        if recurrent is not None:  # h·U + b' precomputed by the fused loop
+            rec_z, rec_r, rec_h = ops.split(recurrent, 3, axis=-1)
+            return rec_z, rec_r, rec_h, hidden_prev
         h_z, h_r, h_h = self.recurrent_inputs(hidden_prev, training)
         u_z, u_r, u_h = self.recurrent_kernels()
         shared = h_z is h_r and h_r is h_h
@@ -128,10 +136,12 @@ class GRUCell(base.RecurrentCell):
             parts = [p + b for p, b in zip(parts, ops.split(bias, 3, axis=-1))]
         return parts[0], parts[1], parts[2], h_h
 
-    def gates(self, projected, states, training=False):
+    def gates(self, projected, states, training=False, recurrent=None):
         (hidden_prev,) = states
         x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
-        rec_z, rec_r, rec_h, h_for_candidate = self._recurrent_parts(hidden_prev, training)
+        rec_z, rec_r, rec_h, h_for_candidate = self._recurrent_parts(
+            hidden_prev, training, recurrent
+        )
         update = self.recurrent_activation(x_z + rec_z)
         reset = self.recurrent_activation(x_r + rec_r)
         if self.reset_after:

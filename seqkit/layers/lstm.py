@@ -121,10 +121,10 @@ class LSTMCell(base.RecurrentCell):
 
         return forget_bias_one
 
-    def gates(self, projected, states, training=False):
+    def gates(self, projected, states, training=False, recurrent=None):
         hidden_prev, cell_prev = states
         z_input, z_forget, z_candidate, z_output = self.pre_activations(
-            projected, hidden_prev, training
+            projected, hidden_prev, training, recurrent
         )
         forget = self.recurrent_activation(z_forget)
         input_ = self.recurrent_activation(z_input)
