@@ -429,8 +429,10 @@ class RecurrentLayer(keras.layers.RNN):
         # One [batch*time, features] x [features, gates*units] matmul for all
         # steps: the loop below then does only the state-dependent work.
         projected = cell.project_inputs(sequences, training)
-        if not self.unroll and cell.supports_fused(training):
-            # Also batches the backward pass (see seqkit/layers/fused.py).
+        if training and not self.unroll and cell.supports_fused(training):
+            # Also batches the backward pass (see seqkit/layers/fused.py). In
+            # inference nobody needs that pass, and the plain loop below skips
+            # the bookkeeping the fused one does for it (autodiff still works).
             return fused.fused_rnn(
                 cell,
                 projected,

@@ -1,0 +1,74 @@
+"""``python -m experiments.bench``: seqkit's speed against same-process references.
+
+Suites (``--suite``, comma-separated; default all that apply):
+
+* ``layers``: Elman/LSTM/GRU vs Keras's SimpleRNN/LSTM/GRU (issue 2 shapes).
+* ``clockwork``: the fast Clockwork schedule vs the masked one vs SimpleRNN(1024).
+
+Also measures a large matmul's FLOP/s (the practical peak of this machine) once
+and reports each layer's achieved FLOP/s as a fraction of it. Prints a table per
+suite and, last, one JSON line with every figure (also written to ``--output``).
+No figure is asserted: these are measurements, not tests.
+"""
+
+import json
+import os
+import platform
+
+from absl import app, flags, logging
+
+from experiments.bench import common
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("suite", ["layers", "clockwork"], "Benchmark suites to run.")
+flags.DEFINE_integer("repeats", 10, "Timed repeats per implementation (after 2 warm-ups).")
+flags.DEFINE_bool("quick", False, "Tiny shapes: a smoke run, not a measurement.")
+flags.DEFINE_string("output", None, "Also write the JSON results to this file.")
+flags.DEFINE_integer("seed", 0, "Seed for weights and inputs.")
+
+SUITES = ("layers", "clockwork")
+
+
+def run_suites(suites, repeats=10, quick=False, seed=0):
+    """Run the named suites; returns the JSON-able results dict."""
+    unknown = sorted(set(suites) - set(SUITES))
+    if unknown:
+        raise ValueError(
+            f"Received an invalid value for argument `suite`, expected names from "
+            f"{list(SUITES)}, got {unknown}."
+        )
+    peak = common.peak_matmul_flops(size=256 if quick else 2048)
+    results = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "peak_matmul_gflops": round(peak / 1e9, 2),
+        "quick": quick,
+    }
+    if "layers" in suites:
+        from experiments.bench import layers
+
+        rows = layers.run(repeats=repeats, quick=quick, seed=seed, peak_flops=peak)
+        print(layers.format_table(rows), flush=True)
+        results["layers"] = rows
+    if "clockwork" in suites:
+        from experiments.bench import clockwork
+
+        rows = clockwork.run(repeats=repeats, quick=quick, seed=seed)
+        print(clockwork.format_table(rows), flush=True)
+        results["clockwork"] = rows
+    return results
+
+
+def main(argv):
+    del argv
+    logging.info("peak matmul, then suites %s", FLAGS.suite)
+    results = run_suites(FLAGS.suite, repeats=FLAGS.repeats, quick=FLAGS.quick, seed=FLAGS.seed)
+    line = json.dumps(results, sort_keys=True)
+    print(line)
+    if FLAGS.output:
+        from seqkit.runs import atomic_write_text
+
+        atomic_write_text(FLAGS.output, line + "\n")
+
+
+if __name__ == "__main__":
+    app.run(main)
