@@ -21,6 +21,9 @@ setup(
         "numpy>=1.26",
         "pandas>=2.0",
         "absl-py>=2.0",
+        # tf.summary (the TensorBoard logs of the experiments) needs it; TF 2.21
+        # no longer installs it.
+        "tensorboard>=2.16",
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-xdist>=3.5"],

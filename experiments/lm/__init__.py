@@ -1,0 +1,1 @@
+"""Language-model experiment: ``python -m experiments.lm`` (see ``__main__.py``)."""

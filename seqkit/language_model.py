@@ -1,0 +1,230 @@
+"""A word/character language model over any seqkit cell, with explicit state.
+
+    e_t = E[w_t]                                   (embedding, dropout)
+    h_t = stack(e_t, state_{t-1})                  (seqkit.builders.stack; dropout
+                                                    between layers, never inside the
+                                                    recurrence, Zaremba et al. 2014)
+    logits_t = dropout(h_t) · V + b                (V = Eᵀ when tie_embeddings,
+                                                    Press & Wolf 2017)
+    p(w_{t+1} | w_≤t) = softmax(logits_t)
+
+The recurrent state goes in and comes out of ``call`` explicitly
+(``model((tokens, states)) -> (logits, new_states)``) instead of living in
+stateful layers: truncated BPTT carries it from batch to batch, evaluation
+carries it through a whole stream, generation steps it one token at a time,
+and under ``tf.distribute`` every replica carries the state of its own streams.
+
+Example:
+    >>> model = LanguageModel(vocab_size=50, cell="lstm", num_layers=2, hidden_size=32)
+    >>> tokens = np.zeros((4, 10), "int32")
+    >>> logits, states = model((tokens, model.initial_state(4)))
+    >>> logits.shape, len(states)
+    ((4, 10, 50), 4)
+"""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from seqkit import builders, layers
+from seqkit.layers import base
+
+
+@keras.saving.register_keras_serializable(package=base.PACKAGE)
+class LanguageModel(keras.Model):
+    """Embedding → stacked seqkit RNN → softmax, with the state passed explicitly.
+
+    Args:
+        vocab_size: number of token ids.
+        cell: "lstm" (default), "gru", "elman" or "clockwork".
+        num_layers: recurrent layers (default 2).
+        hidden_size: units per layer (default 200).
+        embedding_size: default ``hidden_size`` (required equal to it with ties).
+        dropout: on the embedding output, between layers and before the softmax.
+        recurrent_dropout: variational dropout inside each recurrent layer.
+        tie_embeddings: share the embedding matrix with the output projection.
+        init_scale: weights start uniform in [-init_scale, init_scale] (Zaremba
+            et al.); 0 keeps each layer's Keras default initializers.
+        cell_kwargs: extra arguments for every recurrent layer (e.g. ``periods``).
+        seed: seed for the dropout masks and the initializers.
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        cell="lstm",
+        num_layers=2,
+        hidden_size=200,
+        embedding_size=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        tie_embeddings=False,
+        init_scale=0.1,
+        cell_kwargs=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vocab_size = base.check_positive_int("vocab_size", vocab_size)
+        layers.get(cell)  # a clear error for an unknown cell kind
+        self.cell = cell
+        self.num_layers = base.check_positive_int("num_layers", num_layers)
+        self.hidden_size = base.check_positive_int("hidden_size", hidden_size)
+        self.embedding_size = base.check_positive_int(
+            "embedding_size", embedding_size or hidden_size
+        )
+        if tie_embeddings and self.embedding_size != self.hidden_size:
+            raise ValueError(
+                f"`tie_embeddings` needs `embedding_size` == `hidden_size`, got "
+                f"{self.embedding_size} and {self.hidden_size}."
+            )
+        self.dropout = base.check_rate("dropout", dropout)
+        self.recurrent_dropout = base.check_rate("recurrent_dropout", recurrent_dropout)
+        self.tie_embeddings = bool(tie_embeddings)
+        self.init_scale = float(init_scale)
+        self.cell_kwargs = dict(cell_kwargs or {})
+        self.seed = seed
+
+        def init():
+            if self.init_scale <= 0:
+                return {}
+            uniform = keras.initializers.RandomUniform(-self.init_scale, self.init_scale, seed=seed)
+            return {"kernel_initializer": uniform, "recurrent_initializer": uniform}
+
+        embedding_init = (
+            keras.initializers.RandomUniform(-self.init_scale, self.init_scale, seed=seed)
+            if self.init_scale > 0
+            else "uniform"
+        )
+        self.embedding = keras.layers.Embedding(
+            self.vocab_size, self.embedding_size, embeddings_initializer=embedding_init,
+            name="embedding",
+        )
+        self.input_dropout = keras.layers.Dropout(self.dropout, seed=seed, name="input_dropout")
+        rnn_kwargs = {**init(), **self.cell_kwargs}
+        if cell == "lstm":
+            # Zaremba et al. (and TF's PTB tutorial) start the forget bias at 0.
+            rnn_kwargs.setdefault("unit_forget_bias", False)
+        self.rnn = builders.stack(
+            cell,
+            self.hidden_size,
+            self.num_layers,
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            output_dropout=self.dropout,
+            return_sequences=True,
+            return_state=True,
+            seed=seed,
+            name="rnn",
+            **rnn_kwargs,
+        )
+        if not self.tie_embeddings:
+            self.output_layer = keras.layers.Dense(
+                self.vocab_size,
+                kernel_initializer=embedding_init,
+                name="softmax",
+            )
+        else:
+            self.output_bias = self.add_weight(
+                shape=(self.vocab_size,), initializer="zeros", name="softmax_bias"
+            )
+
+    # -- state ---------------------------------------------------------------
+    def initial_state(self, batch_size):
+        """The zero state for ``batch_size`` streams: a list of [batch, size] tensors."""
+        return [ops.zeros((batch_size, size), "float32") for size in self.state_sizes]
+
+    @property
+    def state_sizes(self):
+        return list(self.rnn.state_sizes)
+
+    # -- the model -------------------------------------------------------------
+    def build(self, input_shape=None):
+        tokens = ops.zeros((1, 1), "int32")
+        self.call((tokens, self.initial_state(1)))
+        self.built = True
+
+    def call(self, inputs, training=False):
+        tokens, states = inputs
+        embedded = self.input_dropout(self.embedding(tokens), training=training)
+        outputs, *new_states = self.rnn(embedded, initial_state=list(states), training=training)
+        if self.tie_embeddings:
+            logits = ops.matmul(outputs, ops.transpose(self.embedding.embeddings)) + self.output_bias
+        else:
+            logits = self.output_layer(outputs)
+        return logits, new_states
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size,
+            "cell": self.cell,
+            "num_layers": self.num_layers,
+            "hidden_size": self.hidden_size,
+            "embedding_size": self.embedding_size,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "tie_embeddings": self.tie_embeddings,
+            "init_scale": self.init_scale,
+            "cell_kwargs": self.cell_kwargs,
+            "seed": self.seed,
+        }
+
+    def count_params_flops_per_token(self):
+        """Matmul FLOPs of one token's forward pass (for FLOP/s reports)."""
+        gates = {"lstm": 4, "gru": 3, "elman": 1, "clockwork": 1}[self.cell]
+        flops = 0
+        width = self.embedding_size
+        for _ in range(self.num_layers):
+            flops += 2 * gates * self.hidden_size * (width + self.hidden_size)
+            width = self.hidden_size
+        flops += 2 * self.hidden_size * self.vocab_size
+        return flops
+
+
+def token_losses(logits, targets):
+    """Cross-entropy −log p(target) per position, [batch, time]."""
+    return keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+
+
+def perplexity(total_loss, total_tokens):
+    """exp(mean negative log-likelihood), guarded against overflow."""
+    mean = total_loss / max(total_tokens, 1)
+    return math.exp(mean) if mean < 700 else float("inf")
+
+
+def sample(model, vocab, prompt_tokens, num_tokens, temperature=1.0, seed=0):
+    """Generate ``num_tokens`` token strings after ``prompt_tokens`` (a list of strings).
+
+    The prompt is fed through the model to set the state, then each new token is
+    drawn from softmax(logits / temperature) and fed back. ``temperature`` 0
+    picks the most likely token. Unknown prompt words become ``<unk>`` when the
+    vocabulary has one.
+    """
+    if temperature < 0:
+        raise ValueError(
+            f"Received an invalid value for argument `temperature`, expected a "
+            f"number >= 0, got {temperature!r}."
+        )
+    rng = np.random.default_rng(seed)
+    ids, _ = vocab.encode(list(prompt_tokens) or [vocab.token_of(0)], split="prompt")
+    states = model.initial_state(1)
+    logits, states = model((ids[None, :].astype("int32"), states))
+    last = np.asarray(logits)[0, -1]
+    generated = []
+    for _ in range(num_tokens):
+        if temperature == 0:
+            token = int(np.argmax(last))
+        else:
+            scaled = last.astype("float64") / temperature
+            probs = np.exp(scaled - scaled.max())
+            token = int(rng.choice(len(probs), p=probs / probs.sum()))
+        generated.append(token)
+        logits, states = model((np.array([[token]], "int32"), states))
+        last = np.asarray(logits)[0, -1]
+    return vocab.decode(generated)
+
+
+__all__ = ["LanguageModel", "token_losses", "perplexity", "sample"]
