@@ -162,7 +162,15 @@ class _Checkpoints:
     """Per-epoch checkpoints; on non-chief workers writes go to a throwaway folder."""
 
     def __init__(self, train_dir, model, optimizer, epoch, chief):
-        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch)
+        # Explicit variable lists rather than tf.train.Checkpoint(model=model):
+        # TensorFlow's object graph does not reach Keras 3's SeedGenerator states
+        # (the dropout RNGs), and without them a resumed run would draw other
+        # dropout masks than an uninterrupted one.
+        self.checkpoint = tf.train.Checkpoint(
+            model_variables=list(model.variables),
+            optimizer_variables=list(optimizer.variables),
+            epoch=epoch,
+        )
         self.directory = os.path.join(train_dir, "checkpoints")
         if not chief:  # MultiWorkerMirroredStrategy needs every worker to save.
             self.directory = os.path.join(train_dir, f".worker-tmp-{os.getpid()}")
