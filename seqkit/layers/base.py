@@ -408,6 +408,16 @@ class RecurrentLayer(keras.layers.RNN):
         self._check_sequences_shape(sequences.shape)
         if initial_state is not None:
             self._check_initial_state(initial_state, sequences.shape[0])
+        if mask is not None and not isinstance(mask, (list, tuple)):
+            expected = tuple(sequences.shape[:2])
+            received = tuple(mask.shape)
+            if len(received) != 2 or any(
+                e is not None and r is not None and e != r for e, r in zip(expected, received)
+            ):
+                raise ValueError(
+                    f"Layer '{self.name}' expects `mask` of shape {expected} "
+                    f"[batch, time], got shape {received}."
+                )
         if self.stateful and self.states is not None:
             expected = tuple(self.states[0].shape)[0]
             received = sequences.shape[0]

@@ -108,10 +108,14 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
             d_recurrent = tf.TensorArray(projected.dtype, size=steps)
 
             def backward(t, d_states, d_prev_output_carry, d_projected, d_recurrent):
-                states = [ta.read(t) for ta in states_seen]
-                prev_output = tf.cond(
+                # tf.identity: in eager mode a TensorArray read returns the very
+                # tensor that was written, and the output and the hidden state are
+                # one tensor when there is no mask; the tape would then credit the
+                # gradient of one to both (GRU's z∘h_{t-1} term counted twice).
+                states = [tf.identity(ta.read(t)) for ta in states_seen]
+                prev_output = tf.identity(tf.cond(
                     t > 0, lambda: outputs.read(tf.maximum(t - 1, 0)), lambda: zeros_output
-                )
+                ))
                 projected_t = projected[t]
                 recurrent_t = recurrents.read(t)
                 mask_t = None if mask is None else mask[t]
