@@ -4,6 +4,7 @@ Suites (``--suite``, comma-separated; default all that apply):
 
 * ``layers``: Elman/LSTM/GRU vs Keras's SimpleRNN/LSTM/GRU (issue 2 shapes).
 * ``clockwork``: the fast Clockwork schedule vs the masked one vs SimpleRNN(1024).
+* ``lm``: the language model's training step (PTB small shapes): tokens/s, FLOP/s.
 
 Also measures a large matmul's FLOP/s (the practical peak of this machine) once
 and reports each layer's achieved FLOP/s as a fraction of it. Prints a table per
@@ -20,13 +21,13 @@ from absl import app, flags, logging
 from experiments.bench import common
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("suite", ["layers", "clockwork"], "Benchmark suites to run.")
+flags.DEFINE_list("suite", ["layers", "clockwork", "lm"], "Benchmark suites to run.")
 flags.DEFINE_integer("repeats", 10, "Timed repeats per implementation (after 2 warm-ups).")
 flags.DEFINE_bool("quick", False, "Tiny shapes: a smoke run, not a measurement.")
 flags.DEFINE_string("output", None, "Also write the JSON results to this file.")
 flags.DEFINE_integer("seed", 0, "Seed for weights and inputs.")
 
-SUITES = ("layers", "clockwork")
+SUITES = ("layers", "clockwork", "lm")
 
 
 def run_suites(suites, repeats=10, quick=False, seed=0):
@@ -55,6 +56,12 @@ def run_suites(suites, repeats=10, quick=False, seed=0):
         rows = clockwork.run(repeats=repeats, quick=quick, seed=seed)
         print(clockwork.format_table(rows), flush=True)
         results["clockwork"] = rows
+    if "lm" in suites:
+        from experiments.bench import lm
+
+        rows = lm.run(repeats=repeats, quick=quick, seed=seed, peak_flops=peak)
+        print(lm.format_table(rows), flush=True)
+        results["lm"] = rows
     return results
 
 
