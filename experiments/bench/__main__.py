@@ -5,6 +5,8 @@ Suites (``--suite``, comma-separated; default all that apply):
 * ``layers``: Elman/LSTM/GRU vs Keras's SimpleRNN/LSTM/GRU (issue 2 shapes).
 * ``clockwork``: the fast Clockwork schedule vs the masked one vs SimpleRNN(1024).
 * ``lm``: the language model's training step (PTB small shapes): tokens/s, FLOP/s.
+* ``export``: ``step`` latency and ``generate`` tokens/s of an exported language
+  model (loaded SavedModel) beside the same in Python with Keras.
 
 Also measures a large matmul's FLOP/s (the practical peak of this machine) once
 and reports each layer's achieved FLOP/s as a fraction of it. Prints a table per
@@ -21,13 +23,14 @@ from absl import app, flags, logging
 from experiments.bench import common
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("suite", ["layers", "clockwork", "lm"], "Benchmark suites to run.")
+flags.DEFINE_list("suite", ["layers", "clockwork", "lm", "export"],
+                  "Benchmark suites to run.")
 flags.DEFINE_integer("repeats", 10, "Timed repeats per implementation (after 2 warm-ups).")
 flags.DEFINE_bool("quick", False, "Tiny shapes: a smoke run, not a measurement.")
 flags.DEFINE_string("output", None, "Also write the JSON results to this file.")
 flags.DEFINE_integer("seed", 0, "Seed for weights and inputs.")
 
-SUITES = ("layers", "clockwork", "lm")
+SUITES = ("layers", "clockwork", "lm", "export")
 
 
 def run_suites(suites, repeats=10, quick=False, seed=0):
@@ -62,6 +65,12 @@ def run_suites(suites, repeats=10, quick=False, seed=0):
         rows = lm.run(repeats=repeats, quick=quick, seed=seed, peak_flops=peak)
         print(lm.format_table(rows), flush=True)
         results["lm"] = rows
+    if "export" in suites:
+        from experiments.bench import export
+
+        rows = export.run(repeats=repeats, quick=quick, seed=seed)
+        print(export.format_table(rows), flush=True)
+        results["export"] = rows
     return results
 
 

@@ -46,7 +46,8 @@ def export_model(model, path, **export_kwargs):
     with atomic_directory(path) as temp:
         # model.export wants to create the folder itself.
         target = os.path.join(temp, "model")
-        model.export(target, **export_kwargs)
+        # verbose=False: Keras would print the temporary folder's path.
+        model.export(target, **{"verbose": False, **export_kwargs})
         for name in os.listdir(target):
             os.replace(os.path.join(target, name), os.path.join(temp, name))
         os.rmdir(target)

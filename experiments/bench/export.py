@@ -1,0 +1,172 @@
+"""Language-model serving speed: the exported SavedModel against Keras in Python.
+
+Setting (issue 7): the Penn Treebank "small" size, a 2-layer LSTM of 200 units
+over a 10,000-token vocabulary, float32, on the CPU. The weights are random
+(``init_scale`` 0.1): speed does not depend on their values, so no training
+run is needed. The model is exported with
+``seqkit.export.language_model.export_language_model`` and loaded back with
+``tf.saved_model.load`` in the same process; all timings are interleaved
+(``experiments.bench.common.interleaved_times``) and medians are reported.
+
+* ``step`` latency at batch 1 (milliseconds per call, one token and the state
+  in, logits and the new state out, result fetched to the host):
+  - ``saved_model``: ``loaded.signatures["step"](tokens=..., state_0=..., ...)``;
+  - ``saved_model_function``: ``loaded.step(tokens, state_0, ...)``, the loaded
+    ``tf.function`` (positional arguments, no signature wrapper);
+  - ``keras_eager``: ``model((tokens, states))`` called eagerly;
+  - ``keras_function``: the same call inside a ``tf.function``.
+  The three compiled paths are interleaved; eager Keras is timed in a block of
+  its own right after them (see the comment in ``run``).
+* ``generate`` throughput (generated tokens per second, a 3-token prompt,
+  temperature 1):
+  - ``saved_model``: ``loaded.signatures["generate"]``, the whole loop in the graph;
+  - ``keras_sample``: ``seqkit.language_model.sample``, a Python loop of
+    eager Keras calls with NumPy sampling.
+
+Also reported: how long the export and the load took (one of each).
+
+    python -m experiments.bench.export            # full setting
+    python -m experiments.bench.export --quick    # tiny setting, a smoke test
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+
+import numpy as np
+
+from experiments.bench import common
+
+FULL = {"vocab_size": 10000, "num_layers": 2, "hidden_size": 200, "generate_tokens": 200}
+QUICK = {"vocab_size": 500, "num_layers": 2, "hidden_size": 32, "generate_tokens": 20}
+PROMPT = ["w1", "w2", "w3"]
+
+
+def _vocabulary(size):
+    from seqkit.data import text as text_data
+
+    return text_data.Vocabulary([text_data.UNK, text_data.EOS] +
+                                [f"w{i}" for i in range(size - 2)])
+
+
+def run(repeats=10, quick=False, seed=0):
+    """One dict: the setting, step milliseconds and generate tokens/s of each path."""
+    import keras
+    import tensorflow as tf
+
+    from seqkit.export import language_model as lm_export
+    from seqkit.language_model import LanguageModel, sample
+
+    setting = QUICK if quick else FULL
+    keras.utils.set_random_seed(seed)
+    vocab = _vocabulary(setting["vocab_size"])
+    model = LanguageModel(len(vocab), cell="lstm", num_layers=setting["num_layers"],
+                          hidden_size=setting["hidden_size"], init_scale=0.1, seed=seed)
+    model.build()
+    folder = tempfile.mkdtemp(prefix="bench-export-")
+    try:
+        path = os.path.join(folder, "lm")
+        start = time.perf_counter()
+        lm_export.export_language_model(model, vocab, path)
+        export_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        loaded = tf.saved_model.load(path)
+        load_seconds = time.perf_counter() - start
+
+        token = tf.constant([vocab.id_of("w1")], tf.int32)  # [batch=1]
+        column = token[:, None]  # [batch=1, time=1], what the Keras model takes
+        states = model.initial_state(1)
+        served_step = loaded.signatures["step"]
+        served_states = {f"state_{i}": state for i, state in enumerate(states)}
+        compiled = tf.function(lambda tokens, states: model((tokens, states), training=False))
+        # Each callable returns the logits as a NumPy array, so the time covers
+        # the whole computation and the copy to the host, as a client sees it.
+        step_times = common.interleaved_times({
+            "saved_model": lambda: served_step(tokens=token, **served_states)["logits"].numpy(),
+            "saved_model_function": lambda: loaded.step(token, *states)["logits"].numpy(),
+            "keras_function": lambda: compiled(column, states)[0].numpy(),
+        }, repeats=repeats)
+        # Eager Keras gets its own block: interleaved, each of its slow calls
+        # made the next compiled call several times slower (0.65 -> 3.1 ms for
+        # the tf.function, measured on 2 cores), which would flatter eager.
+        step_times.update(common.interleaved_times({
+            "keras_eager": lambda: np.asarray(model((column, states))[0]),
+        }, repeats=repeats))
+
+        count = setting["generate_tokens"]
+        served_generate = loaded.signatures["generate"]
+        arguments = {"prompt": tf.constant(" ".join(PROMPT)), "num_tokens": tf.constant(count),
+                     "temperature": tf.constant(1.0), "seed": tf.constant(seed)}
+        # Fewer repeats: one Python `sample` of 200 tokens takes about a second.
+        generate_times = common.interleaved_times({
+            "saved_model": lambda: served_generate(**arguments)["text"].numpy(),
+            "keras_sample": lambda: sample(model, vocab, PROMPT, count, temperature=1.0,
+                                           seed=seed),
+        }, repeats=max(1, repeats // 3), warmup=1)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    step_ms = {name: 1e3 * common.median(t) for name, t in step_times.items()}
+    tokens_per_second = {name: count / common.median(t) for name, t in generate_times.items()}
+    row = {
+        "model": (f"lstm {setting['num_layers']}x{setting['hidden_size']}, vocab "
+                  f"{setting['vocab_size']}, random weights"),
+        **setting,
+        "step_batch": 1,
+        "repeats": repeats,
+        "export_seconds": round(export_seconds, 2),
+        "load_seconds": round(load_seconds, 2),
+        "tensorflow": tf.__version__,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+    }
+    for name, value in step_ms.items():
+        row[f"step_ms_{name}"] = round(value, 3)
+    for name, value in tokens_per_second.items():
+        row[f"generate_tokens_per_s_{name}"] = round(value, 1)
+    row["step_keras_eager_over_saved_model"] = round(
+        step_ms["keras_eager"] / step_ms["saved_model"], 2)
+    row["step_keras_function_over_saved_model"] = round(
+        step_ms["keras_function"] / step_ms["saved_model"], 2)
+    row["generate_saved_model_over_keras_sample"] = round(
+        tokens_per_second["saved_model"] / tokens_per_second["keras_sample"], 2)
+    return [row]
+
+
+def format_table(rows):
+    lines = [f"{'model':<42} | {'step ms @ batch 1: signature/function/tf.function/eager':>55} | "
+             f"{'generate tokens/s: saved/sample':>32}"]
+    for r in rows:
+        lines.append(
+            f"{r['model']:<42} | {r['step_ms_saved_model']:12.3f} "
+            f"{r['step_ms_saved_model_function']:12.3f} {r['step_ms_keras_function']:14.3f} "
+            f"{r['step_ms_keras_eager']:14.3f} | "
+            f"{r['generate_tokens_per_s_saved_model']:14.1f} "
+            f"{r['generate_tokens_per_s_keras_sample']:17.1f}")
+        lines.append(
+            f"  keras eager / saved step {r['step_keras_eager_over_saved_model']:.2f}x, "
+            f"tf.function / saved step {r['step_keras_function_over_saved_model']:.2f}x, "
+            f"saved / sample generate {r['generate_saved_model_over_keras_sample']:.2f}x; "
+            f"{r['generate_tokens']} tokens per generate; export {r['export_seconds']:.1f} s, "
+            f"load {r['load_seconds']:.1f} s")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="tiny setting (smoke test)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    rows = run(repeats=args.repeats, quick=args.quick, seed=args.seed)
+    print(format_table(rows))
+    print(json.dumps(rows, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,535 @@
+"""Export a language model as a SavedModel that scores, streams and generates text.
+
+``export_language_model(model, vocab, path, level)`` writes a TensorFlow
+SavedModel (atomically, through ``seqkit.export.atomic_directory``) that needs
+neither seqkit nor Keras to run: ``tf.saved_model.load(path)`` in any Python
+with TensorFlow, or TF Serving, or ``saved_model_cli run``.
+``export_checkpoint(train_dir, path)`` does the same for the latest checkpoint
+of an ``experiments.lm`` run.
+
+Signatures (every input and output is named; ``V`` = vocabulary size, ``k`` =
+number of state tensors, ``state_i`` the i-th entry of ``model.state_sizes``,
+in the stack's flat order ``[layer 1 states..., layer 2 states..., ...]`` with
+an LSTM layer's states ``[h, c]``; ``metadata`` lists the names)::
+
+    score(tokens int32 [batch, time])
+        -> log_probs float32 [batch, time, V]   log p(w_{t+1} | w_<=t), from the zero state
+           state_0 .. state_{k-1}               the state after the last token
+    initial_state(batch_size int32 [])
+        -> state_0 .. state_{k-1} float32 [batch_size, size_i]   (zeros)
+    step(tokens int32 [batch], state_0 .. state_{k-1} float32 [batch, size_i])
+        -> logits float32 [batch, V], state_0 .. state_{k-1}   one token per row
+    generate(prompt string [], num_tokens int32 [], temperature float32 [], seed int32 [])
+        -> text string [], tokens string [num_tokens], token_ids int32 [num_tokens]
+    metadata()
+        -> vocab_size int32 [], level string [], cell string [],
+           state_sizes int32 [k], state_names string [k]
+
+``step`` from ``initial_state`` over a sequence gives, position by position,
+the logits whose ``log_softmax`` ``score`` returns: a client streams at any
+batch size with nothing but these two.
+
+``generate`` does everything inside the graph, as ``seqkit.language_model.sample``
+does in Python: the prompt is split into tokens (``level="word"``: on
+whitespace; ``"char"``: into Unicode characters), a line break becomes
+``<eos>`` (the corpus loaders' rule), tokens are mapped to ids by a lookup table
+built from the ``assets/vocab.txt`` asset (unknown tokens become ``<unk>``; a
+vocabulary without ``<unk>`` refuses them, naming them), and an empty prompt
+starts from token id 0 (as ``sample`` does). The prompt sets the state, then
+each of ``num_tokens`` tokens is drawn from ``softmax(logits / temperature)``
+with ``tf.random.stateless_categorical`` seeded by ``(seed, position)`` (the
+same seed gives the same text) and fed back; ``temperature`` 0 takes the most
+likely token. ``text`` is the continuation only, joined by " " (word level;
+``<eos>`` stays literal, as in ``experiments.lm``'s sample) or "" (char level,
+where ``<eos>`` becomes a line break).
+
+Errors at serving time name the expected signature:
+
+* calling the functions of the loaded object (``loaded.step(...)``, which take
+  positional arguments in the order above) with a wrong dtype or shape raises
+  TensorFlow's ``TypeError`` ending with the whole signature, e.g.
+  ``Can not cast TensorSpec(shape=(2,), dtype=tf.float32, name='tokens') to
+  TensorSpec(shape=(None,), dtype=tf.int32, name='tokens')``;
+* a signature (``loaded.signatures["step"](tokens=..., ...)``, TF Serving)
+  checks only dtypes itself ("input #2 was expected to be a int32 tensor but
+  is a float tensor"), so every shape, and the token ids' range, is checked
+  by an assertion in the graph whose message spells out the signature's
+  ``TensorSpec`` s (``InvalidArgumentError``).
+
+The vocabulary (``assets/vocab.txt``, one token per line, line i = id i) and
+``assets/metadata.json`` (the facts of ``metadata`` plus the model's config and
+the signatures in words) travel with the SavedModel.
+
+Example:
+    >>> export_language_model(model, corpus.vocab, "/tmp/lm")            # doctest: +SKIP
+    >>> lm = tf.saved_model.load("/tmp/lm")                              # doctest: +SKIP
+    >>> lm.signatures["generate"](prompt=tf.constant("the cat"),         # doctest: +SKIP
+    ...     num_tokens=tf.constant(20), temperature=tf.constant(0.8),
+    ...     seed=tf.constant(1))["text"].numpy().decode()
+    >>> state = lm.signatures["initial_state"](batch_size=tf.constant(3))  # doctest: +SKIP
+    >>> out = lm.signatures["step"](tokens=tf.constant([4, 2, 7]), **state)  # doctest: +SKIP
+    >>> out["logits"].shape                                              # doctest: +SKIP
+    TensorShape([3, 10000])
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from seqkit.data import text as text_data
+from seqkit.export import atomic_directory
+
+VOCAB_FILE = "vocab.txt"
+METADATA_FILE = "metadata.json"
+SIGNATURES = ("score", "initial_state", "step", "generate", "metadata")
+FORMAT = "seqkit.language_model/1"
+
+
+def _spec_text(spec):
+    """``TensorSpec(shape=(None, 8), dtype=tf.float32)``, as TensorFlow writes it.
+
+    Without the ``name='...'`` part: an Assert message prints every quote with
+    a backslash before it, and the name is said next to the spec anyway.
+    """
+    return f"TensorSpec(shape={tuple(spec.shape.as_list())}, dtype=tf.{spec.dtype.name})"
+
+
+def _describe(name, specs):
+    """``name(arg: TensorSpec(...), ...)``: the signature, in the form of TF's own errors."""
+    return f"{name}(" + ", ".join(f"{spec.name}: {_spec_text(spec)}" for spec in specs) + ")"
+
+
+def _runtime_shape(value, spec):
+    """``value``'s shape as fed, hidden from static shape inference.
+
+    Inside the function the input has the spec's static shape, so ``tf.rank``
+    or ``tf.size(tf.shape(x))`` fold into constants at trace time (or in
+    Grappler), and a fixed dimension may too, but a signature call does not
+    enforce that shape. A round trip through ``serialize_tensor`` /
+    ``parse_tensor`` yields a tensor of unknown shape that nothing can fold.
+    For specs with a free dimension only the small shape vector makes the
+    trip; a fully defined spec (a scalar here) makes it whole.
+    """
+    if spec.shape.is_fully_defined():
+        return tf.shape(tf.io.parse_tensor(tf.io.serialize_tensor(value), spec.dtype))
+    return tf.io.parse_tensor(tf.io.serialize_tensor(tf.shape(value)), tf.int32)
+
+
+def _shape_assert(signature, spec, value, meaning, batch=None):
+    """An assertion that ``value`` has ``spec``'s shape (and first dimension ``batch``).
+
+    A signature call does not check shapes, and a wrong one would otherwise
+    fail deep inside the model ("Matrix size-incompatible ...") or, worse,
+    broadcast silently; the message names the argument and the signature.
+    """
+    expected = spec.shape.as_list()
+    shape = _runtime_shape(value, spec)
+    # Padded so that indexing cannot fail when the rank is wrong.
+    padded = tf.concat([shape, tf.fill([len(expected)], -1)], axis=0)
+    ok = tf.equal(tf.size(shape), len(expected))
+    for axis, size in enumerate(expected):
+        if size is not None:
+            ok = tf.logical_and(ok, tf.equal(padded[axis], size))
+    if batch is not None:
+        ok = tf.logical_and(ok, tf.equal(padded[0], batch))
+    message = (f"`{spec.name}` must be {_spec_text(spec)} ({meaning}) in the signature "
+               f"{signature}; got `{spec.name}` of shape")
+    return tf.debugging.Assert(ok, [message, shape], summarize=8)
+
+
+class LanguageModelModule(tf.Module):
+    """The exported object: the model's variables, the vocabulary tables, the functions.
+
+    Not for direct use: ``export_language_model`` builds and saves it; a loaded
+    SavedModel has the same functions (``score``, ``initial_state``, ``step``,
+    ``generate``, ``metadata``) and the ``vocabulary_file`` and
+    ``metadata_file`` assets.
+    """
+
+    def __init__(self, model, vocab, level, vocab_path, metadata_path):
+        super().__init__(name="language_model")
+        # The SavedModel holds the model's variables, not the Keras object: the
+        # functions capture the variables, and tracking this list is what makes
+        # tf.saved_model.save write their values. The model itself is reached
+        # through a plain closure, which tf.Module does not track, so Keras's own
+        # saving machinery stays out of the export.
+        self.model_variables = list(model.variables)
+
+        def run(tokens, states):
+            logits, new_states = model((tokens, list(states)), training=False)
+            return tf.cast(logits, tf.float32), list(new_states)
+
+        self._run = run
+        self._vocab_size = len(vocab)
+        self._level = level
+        self._state_sizes = [int(size) for size in model.state_sizes]
+        self._cell = str(getattr(model, "cell", type(model).__name__))
+        rnn = getattr(model, "rnn", None)
+        self._state_names = [str(name) for name in getattr(
+            rnn, "state_names", [f"state_{i}" for i in range(len(self._state_sizes))])]
+        self._unk_id = vocab.unk_id
+        self._eos = text_data.EOS if text_data.EOS in vocab else None
+
+        self.vocabulary_file = tf.saved_model.Asset(vocab_path)
+        self.metadata_file = tf.saved_model.Asset(metadata_path)
+        self._token_to_id = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(
+                self.vocabulary_file, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+                tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER, vocab_size=self._vocab_size),
+            # -1 marks an unknown token when there is no <unk> to map it to.
+            default_value=-1 if self._unk_id is None else self._unk_id)
+        self._id_to_token = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(
+                self.vocabulary_file, tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
+                tf.string, tf.lookup.TextFileIndex.WHOLE_LINE, vocab_size=self._vocab_size),
+            default_value="")
+
+        states = [tf.TensorSpec([None, size], tf.float32, name=f"state_{i}")
+                  for i, size in enumerate(self._state_sizes)]
+        self._specs = {
+            "score": [tf.TensorSpec([None, None], tf.int32, name="tokens")],
+            "initial_state": [tf.TensorSpec([], tf.int32, name="batch_size")],
+            "step": [tf.TensorSpec([None], tf.int32, name="tokens"), *states],
+            "generate": [tf.TensorSpec([], tf.string, name="prompt"),
+                         tf.TensorSpec([], tf.int32, name="num_tokens"),
+                         tf.TensorSpec([], tf.float32, name="temperature"),
+                         tf.TensorSpec([], tf.int32, name="seed")],
+            "metadata": [],
+        }
+        self._signature_text = {name: _describe(name, specs)
+                                for name, specs in self._specs.items()}
+        # autograph=False: the loops are written as tf.while_loop on purpose,
+        # and the Python `for`s over the states must stay Python loops.
+        for name, function in (("score", self._score), ("initial_state", self._initial_state),
+                               ("step", self._step), ("generate", self._generate),
+                               ("metadata", self._metadata)):
+            setattr(self, name, tf.function(function, input_signature=self._specs[name],
+                                            autograph=False))
+
+    # -- helpers -------------------------------------------------------------------
+    def _state_dict(self, states):
+        return {f"state_{i}": state for i, state in enumerate(states)}
+
+    def _zero_states(self, batch_size):
+        return [tf.zeros([batch_size, size], tf.float32) for size in self._state_sizes]
+
+    def _checked(self, checks, values):
+        """``values`` through ``tf.identity`` after ``checks``: the model waits for them.
+
+        Without the ordering a wrong shape could fail first inside the model,
+        with a message that names a matmul instead of the signature.
+        """
+        with tf.control_dependencies(checks):
+            return [tf.identity(value) for value in values]
+
+    def _ids_assert(self, name, tokens):
+        # Flattened first: a reduction over the spec's static rank would itself
+        # fail on a signature input of another rank, before any message.
+        tokens = tf.reshape(tokens, [-1])
+        ok = tf.reduce_all(tf.logical_and(tokens >= 0, tokens < self._vocab_size))
+        return tf.debugging.Assert(ok, [
+            f"`tokens` must be token ids in [0, {self._vocab_size}) (the vocabulary size) in "
+            f"the signature {self._signature_text[name]}; got ids from",
+            tf.reduce_min(tokens), "to", tf.reduce_max(tokens)])
+
+    # -- the signatures ---------------------------------------------------------------
+    def _score(self, tokens):
+        spec = self._specs["score"][0]
+        checks = [_shape_assert(self._signature_text["score"], spec, tokens, "token ids "
+                                "[batch, time]"), self._ids_assert("score", tokens)]
+        (tokens,) = self._checked(checks, [tokens])
+        logits, states = self._run(tokens, self._zero_states(tf.shape(tokens)[0]))
+        return {"log_probs": tf.nn.log_softmax(logits, axis=-1), **self._state_dict(states)}
+
+    def _initial_state(self, batch_size):
+        spec = self._specs["initial_state"][0]
+        checks = [
+            _shape_assert(self._signature_text["initial_state"], spec, batch_size,
+                          "a scalar"),
+            # reduce_all: a scalar condition even when a signature call passes a vector.
+            tf.debugging.Assert(tf.reduce_all(batch_size >= 0), [
+                f"`batch_size` must be >= 0 in the signature "
+                f"{self._signature_text['initial_state']}; got", batch_size]),
+        ]
+        (batch_size,) = self._checked(checks, [batch_size])
+        return self._state_dict(self._zero_states(batch_size))
+
+    def _step(self, tokens, *states):
+        text = self._signature_text["step"]
+        specs = self._specs["step"]
+        checks = [_shape_assert(text, specs[0], tokens, "one token id per row [batch]")]
+        checks += [_shape_assert(text, spec, state, f"[batch, {spec.shape[1]}], batch as in "
+                                 "`tokens`", batch=tf.size(tokens))
+                   for spec, state in zip(specs[1:], states)]
+        checks.append(self._ids_assert("step", tokens))
+        tokens, *states = self._checked(checks, [tokens, *states])
+        logits, new_states = self._run(tokens[:, None], states)
+        return {"logits": logits[:, 0], **self._state_dict(new_states)}
+
+    def _tokenize(self, prompt):
+        """The prompt's token ids (int32 [n]); unknown tokens as described in the module doc."""
+        # "\r\n" and "\r" are line breaks too, as when the corpus files are read.
+        prompt = tf.strings.regex_replace(prompt, "\r\n?", "\n")
+        if self._level == "word":
+            if self._eos is not None:
+                prompt = tf.strings.regex_replace(prompt, "\n", f" {self._eos} ")
+            pieces = tf.strings.split(prompt)
+        else:
+            pieces = tf.strings.unicode_split(prompt, "UTF-8")
+            if self._eos is not None:
+                pieces = tf.where(tf.equal(pieces, "\n"), self._eos, pieces)
+        ids = self._token_to_id.lookup(pieces)
+        checks = []
+        if self._unk_id is None:
+            checks.append(tf.debugging.Assert(tf.reduce_all(ids >= 0), [
+                "`prompt` has tokens that are not in the vocabulary, which has no "
+                f"{text_data.UNK} token to map them to (signature "
+                f"{self._signature_text['generate']}); unknown tokens:",
+                tf.boolean_mask(pieces, ids < 0)], summarize=10))
+        with tf.control_dependencies(checks):
+            ids = tf.cast(ids, tf.int32)
+        # An empty prompt starts from token 0, as seqkit.language_model.sample does.
+        return tf.cond(tf.size(ids) > 0, lambda: ids, lambda: tf.zeros([1], tf.int32))
+
+    def _generate(self, prompt, num_tokens, temperature, seed):
+        text = self._signature_text["generate"]
+        specs = self._specs["generate"]
+        checks = [_shape_assert(text, spec, value, "a scalar")
+                  for spec, value in zip(specs, (prompt, num_tokens, temperature, seed))]
+        checks.append(tf.debugging.Assert(tf.reduce_all(num_tokens >= 0), [
+            f"`num_tokens` must be >= 0 in the signature {text}; got", num_tokens]))
+        checks.append(tf.debugging.Assert(tf.reduce_all(temperature >= 0), [
+            f"`temperature` must be >= 0 (0 = most likely token) in the signature {text}; "
+            "got", temperature]))
+        prompt, num_tokens, temperature, seed = self._checked(
+            checks, [prompt, num_tokens, temperature, seed])
+
+        logits, states = self._run(self._tokenize(prompt)[None, :], self._zero_states(1))
+
+        def choose(last, position):
+            # Stateless sampling keyed on (seed, position): the same seed gives the
+            # same text in every process, independent of any global RNG state.
+            return tf.cond(
+                temperature > 0,
+                lambda: tf.random.stateless_categorical(
+                    last / temperature, 1, seed=tf.stack([seed, position]),
+                    dtype=tf.int32)[:, 0],
+                lambda: tf.argmax(last, axis=-1, output_type=tf.int32))
+
+        def body(position, last, states, chosen):
+            # The last round feeds its token once more than needed, as `sample`
+            # does: one model call in num_tokens, cheaper than a tf.cond per step.
+            token = choose(last, position)  # [1]
+            chosen = chosen.write(position, token[0])
+            logits, new_states = self._run(token[:, None], states)
+            return position + 1, logits[:, -1], new_states, chosen
+
+        _, _, _, chosen = tf.while_loop(
+            lambda position, *_: position < num_tokens, body,
+            (tf.constant(0), logits[:, -1], states,
+             tf.TensorArray(tf.int32, size=num_tokens, element_shape=[])))
+        token_ids = chosen.stack()
+        tokens = self._id_to_token.lookup(tf.cast(token_ids, tf.int64))
+        if self._level == "word":
+            joined = tf.strings.reduce_join(tokens, separator=" ")
+        else:
+            pieces = tokens if self._eos is None else tf.where(
+                tf.equal(tokens, self._eos), "\n", tokens)
+            joined = tf.strings.reduce_join(pieces)
+        return {"text": joined, "tokens": tokens, "token_ids": token_ids}
+
+    def _metadata(self):
+        return {"vocab_size": tf.constant(self._vocab_size, tf.int32),
+                "level": tf.constant(self._level),
+                "cell": tf.constant(self._cell),
+                "state_sizes": tf.constant(self._state_sizes, tf.int32,
+                                           shape=[len(self._state_sizes)]),
+                "state_names": tf.constant(self._state_names, tf.string,
+                                           shape=[len(self._state_names)])}
+
+
+def _check_model(model, vocab):
+    """The model's output on a probe: [1, 1, len(vocab)] logits and its declared states."""
+    for attribute in ("state_sizes", "initial_state"):
+        if not hasattr(model, attribute):
+            raise ValueError(
+                f"Received a `model` of type {type(model).__name__} without `{attribute}`; "
+                "expected a seqkit.language_model.LanguageModel (or a model with its "
+                "interface: model((tokens, states)) -> (logits, new_states)).")
+    logits, states = model((np.zeros((1, 1), np.int32), model.initial_state(1)), training=False)
+    if tuple(logits.shape) != (1, 1, len(vocab)):
+        raise ValueError(
+            f"`model` and `vocab` disagree: the model's logits for one token have shape "
+            f"{tuple(logits.shape)}, expected (1, 1, {len(vocab)}) for a vocabulary of "
+            f"{len(vocab)} tokens.")
+    sizes = [int(size) for size in model.state_sizes]
+    got = [tuple(state.shape) for state in states]
+    if got != [(1, size) for size in sizes]:
+        raise ValueError(f"`model` returned states of shapes {got}, expected "
+                         f"{[(1, size) for size in sizes]} from its `state_sizes` {sizes}.")
+
+
+def export_language_model(model, vocab, path, level="word", extra_metadata=None):
+    """Write ``model`` with its vocabulary as a SavedModel at ``path`` (atomically).
+
+    Args:
+        model: a built ``seqkit.language_model.LanguageModel`` (or any Keras model
+            with its interface: ``model((tokens, states)) -> (logits, new_states)``,
+            ``initial_state(batch)``, ``state_sizes``).
+        vocab: the ``seqkit.data.text.Vocabulary`` of its training data (or a
+            sequence of token strings, id order).
+        path: the SavedModel folder; an existing export there is replaced only
+            once the new one is complete, and stays as it was if this fails.
+        level: "word" or "char": how ``generate`` splits and joins text.
+        extra_metadata: more JSON-able facts for ``assets/metadata.json``.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: an unknown ``level``, or a model whose vocabulary size or
+            states disagree with ``vocab`` / its ``state_sizes``.
+
+    Example:
+        >>> model = LanguageModel(vocab_size=len(vocab), hidden_size=32)   # doctest: +SKIP
+        >>> export_language_model(model, vocab, "/tmp/lm", level="word")   # doctest: +SKIP
+        '/tmp/lm'
+    """
+    if level not in text_data.LEVELS:
+        raise ValueError(f"Received an invalid value for argument `level`, expected one of "
+                         f"{text_data.LEVELS}, got {level!r}.")
+    if not isinstance(vocab, text_data.Vocabulary):
+        vocab = text_data.Vocabulary(vocab)
+    _check_model(model, vocab)
+    config = model.get_config() if hasattr(model, "get_config") else {}
+    metadata = {
+        "format": FORMAT,
+        "vocab_size": len(vocab),
+        "level": level,
+        "cell": str(config.get("cell", type(model).__name__)),
+        "state_sizes": [int(size) for size in model.state_sizes],
+        "unk": text_data.UNK if vocab.unk_id is not None else None,
+        "eos": text_data.EOS if text_data.EOS in vocab else None,
+        "model_config": config,
+        "signatures": {
+            "score": "tokens int32 [batch, time] -> log_probs float32 [batch, time, vocab], "
+                     "state_i (after the last token)",
+            "initial_state": "batch_size int32 [] -> state_i float32 [batch_size, size_i]",
+            "step": "tokens int32 [batch], state_i float32 [batch, size_i] -> logits float32 "
+                    "[batch, vocab], state_i",
+            "generate": "prompt string [], num_tokens int32 [], temperature float32 [], "
+                        "seed int32 [] -> text string [], tokens string [num_tokens], "
+                        "token_ids int32 [num_tokens]",
+            "metadata": "-> vocab_size, level, cell, state_sizes, state_names",
+        },
+        **(extra_metadata or {}),
+    }
+    staging = tempfile.mkdtemp(prefix="lm-export-assets-")
+    try:
+        vocab_path = os.path.join(staging, VOCAB_FILE)
+        vocab.save(vocab_path)
+        metadata_path = os.path.join(staging, METADATA_FILE)
+        module = LanguageModelModule(model, vocab, level, vocab_path, metadata_path)
+        metadata["state_names"] = module._state_names
+        with open(metadata_path, "w", encoding="utf-8") as handle:
+            json.dump(metadata, handle, indent=2, default=str)
+        # Traced here, before the target folder is touched: a model that cannot
+        # be traced fails without any trace on disk.
+        signatures = {name: getattr(module, name).get_concrete_function()
+                      for name in SIGNATURES}
+        with atomic_directory(path) as temp:
+            tf.saved_model.save(module, temp, signatures=signatures)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
+
+
+def build_model_from_flags(flags, vocab_size):
+    """The ``LanguageModel`` an ``experiments.lm`` run with ``flags`` (flags.json) trains.
+
+    Every ``LanguageModel`` argument found in ``flags`` is passed on (as
+    ``experiments.lm.train.build_model`` does from its config), so the
+    variables come out in the same order as in the run's checkpoints.
+    """
+    from seqkit.language_model import LanguageModel
+
+    names = set(inspect.signature(LanguageModel.__init__).parameters) - {"self", "kwargs",
+                                                                         "vocab_size"}
+    model = LanguageModel(vocab_size=vocab_size, name="language_model",
+                          **{name: flags[name] for name in sorted(names & set(flags))})
+    model.build()
+    return model
+
+
+def export_checkpoint(train_dir, path, checkpoint=None):
+    """Export the model of an ``experiments.lm`` run's checkpoint (see the module doc).
+
+    Rebuilds the model from ``<train_dir>/flags.json`` and ``vocab.txt``,
+    restores its variables from ``checkpoint`` (default: the latest in
+    ``<train_dir>/checkpoints``, as ``experiments.lm.train`` writes them) and
+    calls ``export_language_model`` with the run's ``level``.
+
+    Args:
+        train_dir: the run's folder.
+        path: the SavedModel folder (written atomically).
+        checkpoint: a checkpoint prefix (".../ckpt-3") instead of the latest.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        FileNotFoundError: ``train_dir`` lacks flags.json, vocab.txt or a checkpoint.
+        ValueError: the checkpoint does not hold every variable of the model the
+            flags describe (another run's checkpoint, or changed flags).
+
+    Example:
+        >>> export_checkpoint("runs/lm", "exports/lm")                  # doctest: +SKIP
+    """
+    train_dir = os.fspath(train_dir)
+    files = {name: os.path.join(train_dir, name) for name in ("flags.json", VOCAB_FILE)}
+    for name, file in files.items():
+        if not os.path.isfile(file):
+            raise FileNotFoundError(
+                f"Received `train_dir`={train_dir!r} without {name}; expected the folder of "
+                "an `experiments.lm` run (flags.json, vocab.txt, checkpoints/).")
+    with open(files["flags.json"], encoding="utf-8") as handle:
+        flags = json.load(handle)
+    vocab = text_data.Vocabulary.load(files[VOCAB_FILE])
+    if "vocab_size" in flags and int(flags["vocab_size"]) != len(vocab):
+        raise ValueError(
+            f"`train_dir`={train_dir!r}: flags.json says vocab_size={flags['vocab_size']} but "
+            f"vocab.txt holds {len(vocab)} tokens; expected the files of one run.")
+    if checkpoint is None:
+        checkpoint = tf.train.latest_checkpoint(os.path.join(train_dir, "checkpoints"))
+        if checkpoint is None:
+            raise FileNotFoundError(
+                f"Received `train_dir`={train_dir!r} with no checkpoint in "
+                f"{os.path.join(train_dir, 'checkpoints')!r}; expected at least one finished "
+                "epoch of `experiments.lm`.")
+    model = build_model_from_flags(flags, len(vocab))
+    # The same object graph as experiments.lm.train._Checkpoints (a list of the
+    # model's variables under "model_variables"); the optimizer's variables and
+    # the epoch counter in the checkpoint are not needed here (expect_partial).
+    try:
+        status = tf.train.Checkpoint(model_variables=list(model.variables)).restore(checkpoint)
+        status.expect_partial()
+        status.assert_existing_objects_matched()
+    except (AssertionError, ValueError) as error:  # a missing or a mis-shaped variable
+        raise ValueError(
+            f"Checkpoint {checkpoint!r} does not hold every variable of the model that "
+            f"{files['flags.json']!r} describes; expected a checkpoint of that run. "
+            f"({error})") from error
+    return export_language_model(
+        model, vocab, path, level=flags.get("level", "word"),
+        extra_metadata={"train_dir": os.path.abspath(train_dir),
+                        "checkpoint": os.path.abspath(checkpoint)})
+
+
+__all__ = ["export_language_model", "export_checkpoint", "build_model_from_flags",
+           "LanguageModelModule"]
