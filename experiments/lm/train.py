@@ -18,11 +18,16 @@ command resumes after the last finished epoch, and with the same ``--seed`` ends
 with the same metrics as an uninterrupted run (the dropout generators' states
 are part of the checkpoint).
 
-Distribution: the step runs under ``strategy.run``; each replica gets its own
-slice of the batch's streams and carries those streams' state (the state is an
-explicit input and output of the step, never a shared variable). Gradients are
-summed across replicas before clipping, so N replicas compute what one device
-computes with the same global batch.
+Distribution (``--strategy``, see docs/distributed.md): the step runs under
+``strategy.run``; replica ``r`` of ``R`` always gets rows ``[r·b, (r+1)·b)``
+(``b = batch_size / R``) of every window and carries those streams' state (the
+state is an explicit input and output of the step, never a shared variable).
+That slicing by global replica id is the data sharding: every worker builds
+the same windows from the corpus and feeds only its own replicas' rows. The
+global batch is ``batch_size`` whatever ``R``; the learning rate applies to it
+unchanged; gradients are summed across replicas before clipping, so R replicas
+compute what one device computes with the same global batch. Only the chief
+writes ``train_dir``; on resume every worker takes the chief's checkpoint.
 """
 
 import json
@@ -158,32 +163,28 @@ def floor_perplexity(corpus, split, batch_size):
     return float(math.exp(-scored.mean()))
 
 
-class _Checkpoints:
-    """Per-epoch checkpoints; on non-chief workers writes go to a throwaway folder."""
+class _Checkpoints(distribute.ChiefCheckpointManager):
+    """Per-epoch checkpoints in ``<train_dir>/checkpoints``, written by the chief only.
 
-    def __init__(self, train_dir, model, optimizer, epoch, chief):
+    Every worker saves (MultiWorkerMirroredStrategy needs it); a non-chief's
+    copy goes to a temporary folder deleted at once. On resume every worker
+    gets the chief's restored values (see ``distribute.ChiefCheckpointManager``).
+    """
+
+    def __init__(self, train_dir, model, optimizer, epoch, strategy):
         # Explicit variable lists rather than tf.train.Checkpoint(model=model):
         # TensorFlow's object graph does not reach Keras 3's SeedGenerator states
         # (the dropout RNGs), and without them a resumed run would draw other
         # dropout masks than an uninterrupted one.
-        self.checkpoint = tf.train.Checkpoint(
-            model_variables=list(model.variables),
-            optimizer_variables=list(optimizer.variables),
+        model_variables, optimizer_variables = list(model.variables), list(optimizer.variables)
+        checkpoint = tf.train.Checkpoint(
+            model_variables=model_variables,
+            optimizer_variables=optimizer_variables,
             epoch=epoch,
         )
-        self.directory = os.path.join(train_dir, "checkpoints")
-        if not chief:  # MultiWorkerMirroredStrategy needs every worker to save.
-            self.directory = os.path.join(train_dir, f".worker-tmp-{os.getpid()}")
-        self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep=2)
-
-    def restore(self):
-        latest = self.manager.latest_checkpoint
-        if latest:
-            self.checkpoint.restore(latest).expect_partial()
-        return latest
-
-    def save(self, epoch):
-        return self.manager.save(checkpoint_number=epoch)
+        super().__init__(checkpoint, os.path.join(train_dir, "checkpoints"), strategy,
+                         variables=[*model_variables, *optimizer_variables, epoch],
+                         max_to_keep=2)
 
 
 def train_and_evaluate(config, train_dir):
@@ -194,6 +195,9 @@ def train_and_evaluate(config, train_dir):
     """
     runs.prepare_train_dir(train_dir)
     corpus, train_data = load_data(config)
+    # Before any TensorFlow op (load_data is NumPy only): splitting the CPU
+    # (--num_cpu_devices) and MultiWorkerMirroredStrategy's collectives can only
+    # be configured before the runtime starts.
     strategy = distribute.make_strategy(config.strategy, config.num_cpu_devices or None)
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
@@ -201,7 +205,7 @@ def train_and_evaluate(config, train_dir):
             f"`batch_size`={config.batch_size} must be divisible by the number of "
             f"replicas ({replicas}): each replica carries whole streams."
         )
-    chief = distribute.is_chief()
+    chief = distribute.is_chief(strategy)
     runs.set_seed(config.seed)
     if chief:
         runs.write_config(train_dir, {**config.to_dict(), "corpus": corpus.name,
@@ -218,10 +222,11 @@ def train_and_evaluate(config, train_dir):
         optimizer = keras.optimizers.SGD(learning_rate=config.learning_rate)
         optimizer.build(model.trainable_variables)
         epoch_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-    checkpoints = _Checkpoints(train_dir, model, optimizer, epoch_done, chief)
-    if checkpoints.restore():
-        logging.info("resumed from %s after epoch %d", checkpoints.manager.latest_checkpoint,
-                     int(epoch_done.numpy()))
+    checkpoints = _Checkpoints(train_dir, model, optimizer, epoch_done, strategy)
+    restored = checkpoints.restore()  # on every worker: the chief's values
+    if int(epoch_done.numpy()):
+        logging.info("resumed after epoch %d from %s", int(epoch_done.numpy()),
+                     restored or "the chief's checkpoint")
     train_step = make_train_step(model, optimizer, strategy, config)
     eval_step = make_eval_step(model)
     writer = tf.summary.create_file_writer(os.path.join(train_dir, "logs")) if chief else None
