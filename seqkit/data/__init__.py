@@ -5,7 +5,9 @@
             model can reach, the floor, is known).
   text      Vocabulary, Corpus, load_corpus (PTB / WikiText / raw text / grammar),
             batchify and iterate_bptt.
+  timeseries  CSV / ETTh1 / synthetic series, scaling fitted on training rows, windows.
 """
+from seqkit.data import timeseries  # noqa: F401
 from seqkit.data.grammar import GrammarCorpus, GrammarParser, generate_corpus, score_tokens
 from seqkit.data.text import (
     Corpus,
