@@ -14,6 +14,7 @@ suite and, last, one JSON line with every figure (also written to ``--output``).
 No figure is asserted: these are measurements, not tests.
 """
 
+import importlib
 import json
 import os
 import platform
@@ -47,30 +48,14 @@ def run_suites(suites, repeats=10, quick=False, seed=0):
         "peak_matmul_gflops": round(peak / 1e9, 2),
         "quick": quick,
     }
-    if "layers" in suites:
-        from experiments.bench import layers
-
-        rows = layers.run(repeats=repeats, quick=quick, seed=seed, peak_flops=peak)
-        print(layers.format_table(rows), flush=True)
-        results["layers"] = rows
-    if "clockwork" in suites:
-        from experiments.bench import clockwork
-
-        rows = clockwork.run(repeats=repeats, quick=quick, seed=seed)
-        print(clockwork.format_table(rows), flush=True)
-        results["clockwork"] = rows
-    if "lm" in suites:
-        from experiments.bench import lm
-
-        rows = lm.run(repeats=repeats, quick=quick, seed=seed, peak_flops=peak)
-        print(lm.format_table(rows), flush=True)
-        results["lm"] = rows
-    if "export" in suites:
-        from experiments.bench import export
-
-        rows = export.run(repeats=repeats, quick=quick, seed=seed)
-        print(export.format_table(rows), flush=True)
-        results["export"] = rows
+    for name in SUITES:
+        if name not in suites:
+            continue
+        module = importlib.import_module(f"experiments.bench.{name}")
+        kwargs = {"peak_flops": peak} if name in ("layers", "lm") else {}
+        rows = module.run(repeats=repeats, quick=quick, seed=seed, **kwargs)
+        print(module.format_table(rows), flush=True)
+        results[name] = rows
     return results
 
 

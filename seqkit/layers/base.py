@@ -493,6 +493,20 @@ def forward_cell_properties(layer_class):
     return layer_class
 
 
+def base_cell_arguments(arguments):
+    """``RecurrentCell.__init__`` keyword arguments out of a cell constructor's ``locals()``.
+
+    Subclass cells spell out Keras's signature (plus their own arguments) and
+    hand the shared ones on with ``super().__init__(**base_cell_arguments(locals()))``.
+    """
+    arguments = dict(arguments)
+    extra = arguments.pop("kwargs", {})
+    names = RecurrentCell.__init__.__code__.co_varnames[
+        1 : RecurrentCell.__init__.__code__.co_argcount
+    ]
+    return {**{name: arguments[name] for name in names if name in arguments}, **extra}
+
+
 def layer_arguments(cell_class, arguments, cell_name):
     """Turn a layer constructor's ``locals()`` into ``RecurrentLayer.__init__`` kwargs.
 
