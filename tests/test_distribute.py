@@ -19,9 +19,9 @@ import tensorflow as tf
 
 from experiments.lm import configs, train
 from seqkit import distribute
+from tests.helpers import WORDS, write_ptb_corpus
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORDS = "the cat sat on the mat . a dog ran to the cat . the mat was red .".split()
 # Small thread pools: the workers share 2 cores with the rest of the suite.
 QUIET_ENV = dict(CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2", OMP_NUM_THREADS="1",
                  TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="2")
@@ -197,13 +197,7 @@ print(json.dumps([[np.asarray(c).tolist() for c in strategy.experimental_local_r
 
 
 def _write_corpus(folder, lines=24, seed=0):
-    rng = np.random.default_rng(seed)
-    os.makedirs(folder, exist_ok=True)
-    for split, n in (("train", lines), ("valid", lines // 4), ("test", lines // 4)):
-        with open(os.path.join(folder, f"ptb.{split}.txt"), "w") as handle:
-            for _ in range(n):
-                handle.write(" ".join(rng.choice(WORDS, size=8)) + "\n")
-    return folder
+    return write_ptb_corpus(folder, lines=lines, seed=seed, words=WORDS)
 
 
 # The tiny run every test below trains, as flags and as a config.

@@ -4,7 +4,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -17,6 +16,7 @@ from seqkit.data import text as text_data
 from seqkit.export import export_model
 from seqkit.export import language_model as lm_export
 from seqkit.language_model import LanguageModel, sample
+from tests.helpers import run_without_seqkit, write_ptb_corpus
 
 # 20 tokens with <unk> and <eos>, like a PTB vocabulary.
 WORDS = ("<unk> <eos> the cat sat on mat . a dog ran to was red big small old new "
@@ -60,14 +60,8 @@ def generic(tmp_path_factory):
 
 
 def _run_without_seqkit(code, folder):
-    """Run ``code`` in a fresh Python where importing seqkit (or experiments) fails."""
-    script = "import sys\nsys.modules['seqkit'] = None\nsys.modules['experiments'] = None\n"
-    script += textwrap.dedent(code)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            cwd=str(folder), env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    """``tests.helpers.run_without_seqkit``, returning its last line as JSON."""
+    return json.loads(run_without_seqkit(code, folder).strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
@@ -369,14 +363,7 @@ def test_char_level_generate_maps_lines_and_unicode_in_graph(tmp_path):
 
 
 def _write_corpus(folder, lines=40, seed=0):
-    words = "the cat sat on the mat . a dog ran to the cat . the mat was red .".split()
-    rng = np.random.default_rng(seed)
-    os.makedirs(folder, exist_ok=True)
-    for split, n in (("train", lines), ("valid", lines // 4), ("test", lines // 4)):
-        with open(os.path.join(folder, f"ptb.{split}.txt"), "w") as handle:
-            for _ in range(n):
-                handle.write(" ".join(rng.choice(words, size=8)) + "\n")
-    return folder
+    return write_ptb_corpus(folder, lines=lines, seed=seed)
 
 
 def _perplexity(log_probs, stream):

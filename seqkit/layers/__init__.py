@@ -12,6 +12,7 @@
 """
 
 from seqkit.layers.base import RecurrentCell, RecurrentLayer
+from seqkit.layers.clockwork import Clockwork, ClockworkCell, ClockworkGates
 from seqkit.layers.elman import Elman, ElmanCell, ElmanGates
 from seqkit.layers.gru import GRU, GRUCell, GRUGates
 from seqkit.layers.lstm import LSTM, LSTMCell, LSTMGates
@@ -20,15 +21,8 @@ CELLS = {
     "elman": (ElmanCell, Elman),
     "lstm": (LSTMCell, LSTM),
     "gru": (GRUCell, GRU),
+    "clockwork": (ClockworkCell, Clockwork),
 }
-
-try:  # Clockwork lands separately; this guard goes once it is committed.
-    from seqkit.layers.clockwork import Clockwork, ClockworkCell  # noqa: F401
-
-    CELLS["clockwork"] = (ClockworkCell, Clockwork)
-except ImportError:  # pragma: no cover
-    pass
-
 
 def get(kind):
     """(cell class, layer class) for a cell kind, e.g. ``get("lstm")``."""

@@ -12,18 +12,10 @@ import tensorflow as tf
 from experiments.lm import __main__ as lm_main
 from experiments.lm import configs, train
 from seqkit import runs
-
-WORDS = "the cat sat on the mat . a dog ran to the cat . the mat was red .".split()
-
+from tests.helpers import write_ptb_corpus
 
 def _write_corpus(folder, lines=60, seed=0):
-    rng = np.random.default_rng(seed)
-    os.makedirs(folder, exist_ok=True)
-    for split, n in (("train", lines), ("valid", lines // 4), ("test", lines // 4)):
-        with open(os.path.join(folder, f"ptb.{split}.txt"), "w") as handle:
-            for _ in range(n):
-                handle.write(" ".join(rng.choice(WORDS, size=8)) + "\n")
-    return folder
+    return write_ptb_corpus(folder, lines=lines, seed=seed)
 
 
 def _tiny(data_dir, **changes):

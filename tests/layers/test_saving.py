@@ -1,6 +1,6 @@
 """Models using seqkit layers save to ``.keras`` and load in a fresh process.
 
-One subprocess loads the three models (Elman, LSTM, GRU; each also inside
+One subprocess loads the four models (Elman, LSTM, GRU, Clockwork; each also inside
 ``keras.layers.Bidirectional``, behind a ``Masking`` layer) with nothing but
 ``import seqkit``: no ``custom_objects``, nothing from the tests. It reports the
 loaded models' predictions, layer classes and layer configs.
@@ -35,6 +35,10 @@ MODELS = {
     "gru": lambda: (
         seqkit.layers.GRU(UNITS, reset_after=False, return_sequences=True),
         seqkit.layers.GRU(UNITS, activation="softsign", implementation=1),
+    ),
+    "clockwork": lambda: (
+        seqkit.layers.Clockwork(module_size=2, periods=[3, 1], return_sequences=True),
+        seqkit.layers.Clockwork(module_size=3, periods=[1, 2], implementation="masked"),
     ),
 }
 
