@@ -14,14 +14,11 @@ suite and, last, one JSON line with every figure (also written to ``--output``).
 No figure is asserted: these are measurements, not tests.
 """
 
-import importlib
 import json
-import os
-import platform
 
 from absl import app, flags, logging
 
-from experiments.bench import common
+from experiments.bench import suites
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("suite", ["layers", "clockwork", "lm", "export"],
@@ -31,38 +28,12 @@ flags.DEFINE_bool("quick", False, "Tiny shapes: a smoke run, not a measurement."
 flags.DEFINE_string("output", None, "Also write the JSON results to this file.")
 flags.DEFINE_integer("seed", 0, "Seed for weights and inputs.")
 
-SUITES = ("layers", "clockwork", "lm", "export")
-
-
-def run_suites(suites, repeats=10, quick=False, seed=0):
-    """Run the named suites; returns the JSON-able results dict."""
-    unknown = sorted(set(suites) - set(SUITES))
-    if unknown:
-        raise ValueError(
-            f"Received an invalid value for argument `suite`, expected names from "
-            f"{list(SUITES)}, got {unknown}."
-        )
-    peak = common.peak_matmul_flops(size=256 if quick else 2048)
-    results = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "peak_matmul_gflops": round(peak / 1e9, 2),
-        "quick": quick,
-    }
-    for name in SUITES:
-        if name not in suites:
-            continue
-        module = importlib.import_module(f"experiments.bench.{name}")
-        kwargs = {"peak_flops": peak} if name in ("layers", "lm") else {}
-        rows = module.run(repeats=repeats, quick=quick, seed=seed, **kwargs)
-        print(module.format_table(rows), flush=True)
-        results[name] = rows
-    return results
-
 
 def main(argv):
     del argv
     logging.info("peak matmul, then suites %s", FLAGS.suite)
-    results = run_suites(FLAGS.suite, repeats=FLAGS.repeats, quick=FLAGS.quick, seed=FLAGS.seed)
+    results = suites.run_suites(FLAGS.suite, repeats=FLAGS.repeats, quick=FLAGS.quick,
+                                seed=FLAGS.seed)
     line = json.dumps(results, sort_keys=True)
     print(line)
     if FLAGS.output:

@@ -57,32 +57,12 @@ flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"]
 flags.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into N logical devices (mirrored).")
 flags.DEFINE_bool("progress", True, "Show a progress bar per epoch.")
 
-# Flags whose value, when given, overrides the preset field of the same name.
-OVERRIDES = (
-    "cell", "num_layers", "hidden_size", "num_steps", "batch_size", "eval_batch_size",
-    "epochs", "learning_rate", "lr_decay", "decay_after", "max_grad_norm", "dropout",
-    "recurrent_dropout", "tie_embeddings", "init_scale", "sample_tokens",
-)
-RUN_FIELDS = ("data_dir", "text_file", "level", "seed", "prompt", "temperature",
-              "strategy", "num_cpu_devices", "export_dir", "progress")
-
-
-def resolve_config(values):
-    """A ``configs.Config`` from a mapping of flag names to values (None = unset)."""
-    builtin = not values.get("data_dir") and not values.get("text_file")
-    name = values.get("config") or ("builtin" if builtin else "small")
-    config = configs.get_config(name)
-    changes = {k: values[k] for k in OVERRIDES if values.get(k) is not None}
-    changes.update({k: values[k] for k in RUN_FIELDS if values.get(k) is not None})
-    return config.replace(**changes)
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     from experiments.lm import train  # TensorFlow loads after flag parsing (fast --help).
 
-    config = resolve_config({name: FLAGS[name].value for name in FLAGS})
+    config = configs.resolve_config({name: FLAGS[name].value for name in FLAGS})
     try:
         train.train_and_evaluate(config, FLAGS.train_dir)
     except (ValueError, FileNotFoundError) as error:

@@ -79,3 +79,23 @@ def get_config(name):
             f"{sorted(CONFIGS)}, got {name!r}."
         )
     return CONFIGS[name].replace()
+
+
+# Flags whose value, when given, overrides the preset field of the same name.
+OVERRIDES = (
+    "cell", "num_layers", "hidden_size", "num_steps", "batch_size", "eval_batch_size",
+    "epochs", "learning_rate", "lr_decay", "decay_after", "max_grad_norm", "dropout",
+    "recurrent_dropout", "tie_embeddings", "init_scale", "sample_tokens",
+)
+RUN_FIELDS = ("data_dir", "text_file", "level", "seed", "prompt", "temperature",
+              "strategy", "num_cpu_devices", "export_dir", "progress")
+
+
+def resolve_config(values):
+    """A ``configs.Config`` from a mapping of flag names to values (None = unset)."""
+    builtin = not values.get("data_dir") and not values.get("text_file")
+    name = values.get("config") or ("builtin" if builtin else "small")
+    config = get_config(name)
+    changes = {k: values[k] for k in OVERRIDES if values.get(k) is not None}
+    changes.update({k: values[k] for k in RUN_FIELDS if values.get(k) is not None})
+    return config.replace(**changes)

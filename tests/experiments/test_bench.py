@@ -2,7 +2,7 @@
 
 import pytest
 
-from experiments.bench import __main__ as bench
+from experiments.bench import suites as bench
 
 
 def test_quick_layers_and_lm_suites_report_every_figure():

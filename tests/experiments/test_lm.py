@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from experiments.lm import __main__ as lm_main
 from experiments.lm import configs, train
 from seqkit import runs
 from tests.helpers import write_ptb_corpus
@@ -132,10 +131,10 @@ def test_unwritable_train_dir_is_a_clear_error(data_dir, tmp_path):
 
 
 def test_flags_override_the_preset():
-    config = lm_main.resolve_config({"config": "small", "hidden_size": 64, "data_dir": "x"})
+    config = configs.resolve_config({"config": "small", "hidden_size": 64, "data_dir": "x"})
     assert config.hidden_size == 64 and config.num_steps == 20
-    assert lm_main.resolve_config({}).hidden_size == configs.get_config("builtin").hidden_size
-    assert lm_main.resolve_config({"data_dir": "x"}).hidden_size == 200
+    assert configs.resolve_config({}).hidden_size == configs.get_config("builtin").hidden_size
+    assert configs.resolve_config({"data_dir": "x"}).hidden_size == 200
 
 
 def test_command_line_prints_json_and_reports_bad_input(data_dir, tmp_path):
