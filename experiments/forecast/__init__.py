@@ -1,0 +1,1 @@
+"""Recurrent time-series forecasting experiment: ``python -m experiments.forecast``."""

@@ -1,0 +1,190 @@
+"""Export a forecaster as a SavedModel that takes raw windows and returns raw forecasts.
+
+``export_forecaster(model, scaler, path, input_length, horizon, input_columns,
+target_columns)`` writes a TensorFlow SavedModel (atomically, through
+``seqkit.export.atomic_directory``) that needs neither seqkit nor Keras to run:
+
+* signature ``serving_default`` (also the function ``forecast``): input
+  ``window`` float32 ``[batch, input_length, len(input_columns)]`` in the data's
+  original units; output ``forecast`` float32 ``[batch, horizon,
+  len(target_columns)]`` in original units. The standardization is inside the
+  graph::
+
+      z        = (window - mean_in) / scale_in
+      forecast = model(z) * scale_out + mean_out
+
+  with ``mean``/``scale`` the training-row statistics of ``scaler`` for the
+  input and target columns.
+* signature ``metadata`` (no inputs): ``input_columns`` and ``target_columns``
+  (string vectors), ``input_length`` and ``horizon`` (int32 scalars).
+* the same facts as attributes of the loaded object (``input_columns``,
+  ``target_columns``, ``input_length``, ``horizon``: variables) and as
+  ``assets/metadata.json``.
+
+A window of another shape is refused with an error naming the expected
+``TensorSpec(shape=(None, L, F), dtype=tf.float32, name='window')``: the
+``forecast`` function checks dtype and shape when it binds its arguments; a
+``signatures["serving_default"]`` call is dtype-checked by TensorFlow ("expected
+to be a float tensor") and shape-checked by an assertion in the graph.
+
+Example:
+    >>> export_forecaster(model, data.scaler(), "/tmp/fc", 96, 96,          # doctest: +SKIP
+    ...                   input_columns=data.columns, target_columns=data.columns)
+    >>> served = tf.saved_model.load("/tmp/fc")                             # doctest: +SKIP
+    >>> served.signatures["serving_default"](window=raw)["forecast"]        # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from seqkit.export import atomic_directory
+
+METADATA_FILE = "metadata.json"
+
+
+def _column_positions(scaler, names: Sequence[str], argument: str,
+                      input_columns: Sequence[str]) -> list[int]:
+    """Positions of ``names`` among the scaler's columns."""
+    scaler_columns = getattr(scaler, "columns", None)
+    if scaler_columns is None:
+        # A scaler without names is taken to be fitted on the input columns, in order.
+        scaler_columns = tuple(input_columns)
+        if len(np.asarray(scaler.mean).reshape(-1)) != len(scaler_columns):
+            raise ValueError(
+                f"scaler: expected statistics for the {len(scaler_columns)} input_columns "
+                f"{list(scaler_columns)} (a scaler without column names), got "
+                f"{len(np.asarray(scaler.mean).reshape(-1))}")
+    positions = []
+    for name in names:
+        if name not in scaler_columns:
+            raise ValueError(f"{argument}: column {name!r} has no statistics in the scaler; "
+                             f"expected names among {list(scaler_columns)}")
+        positions.append(list(scaler_columns).index(name))
+    return positions
+
+
+class ForecasterModule(tf.Module):
+    """The exported object: the model, the scaling constants and the metadata."""
+
+    def __init__(self, model, mean_in, scale_in, mean_out, scale_out, input_length, horizon,
+                 input_columns, target_columns, metadata_path):
+        super().__init__(name="forecaster")
+        self.model = model
+        self._mean_in = tf.constant(mean_in, tf.float32)
+        self._scale_in = tf.constant(scale_in, tf.float32)
+        self._mean_out = tf.constant(mean_out, tf.float32)
+        self._scale_out = tf.constant(scale_out, tf.float32)
+        # Variables, so that they are saved and readable on the loaded object.
+        self.input_length = tf.Variable(input_length, dtype=tf.int32, trainable=False,
+                                        name="input_length")
+        self.horizon = tf.Variable(horizon, dtype=tf.int32, trainable=False, name="horizon")
+        self.input_columns = tf.Variable(list(input_columns), dtype=tf.string,
+                                         trainable=False, name="input_columns")
+        self.target_columns = tf.Variable(list(target_columns), dtype=tf.string,
+                                          trainable=False, name="target_columns")
+        self.metadata_file = tf.saved_model.Asset(metadata_path)
+        self._length, self._width = int(input_length), len(input_columns)
+        spec = tf.TensorSpec([None, input_length, len(input_columns)], tf.float32,
+                             name="window")
+        self.forecast = tf.function(self._forecast, input_signature=[spec])
+        self.metadata = tf.function(self._metadata, input_signature=[])
+
+    def _forecast(self, window):
+        # A signature call binds only the dtype; the shape is checked here,
+        # before any arithmetic, so the error names the signature instead of
+        # failing inside the model.
+        expected = tf.constant([self._length, self._width], tf.int32)
+        check = tf.debugging.Assert(
+            tf.reduce_all(tf.equal(tf.shape(window)[1:], expected)),
+            [f"serving_default expects `window` float32 [batch, input_length={self._length}, "
+             f"features={self._width}] (TensorSpec(shape=(None, {self._length}, {self._width}), "
+             f"dtype=tf.float32) named window), got shape", tf.shape(window)])
+        with tf.control_dependencies([check]):
+            window = tf.identity(window)
+        standardized = (window - self._mean_in) / self._scale_in
+        prediction = self.model(standardized, training=False)
+        return {"forecast": prediction * self._scale_out + self._mean_out}
+
+    def _metadata(self):
+        return {"input_columns": self.input_columns.read_value(),
+                "target_columns": self.target_columns.read_value(),
+                "input_length": self.input_length.read_value(),
+                "horizon": self.horizon.read_value()}
+
+
+def export_forecaster(model, scaler, path, input_length: int, horizon: int,
+                      input_columns: Sequence[str], target_columns: Sequence[str],
+                      extra_metadata: dict | None = None) -> str:
+    """Write ``model`` with its scaling as a SavedModel at ``path`` (atomically).
+
+    Args:
+        model: a Keras model (or any callable trackable) mapping standardized
+            windows ``[batch, input_length, len(input_columns)]`` to
+            standardized forecasts ``[batch, horizon, len(target_columns)]``.
+        scaler: ``seqkit.data.timeseries.StandardScaler`` fitted on the
+            training rows; its ``columns`` names locate the input and target
+            columns (a scaler without names must cover ``input_columns`` in order).
+        path: the SavedModel folder; an existing export there is replaced only
+            once the new one is complete.
+        input_length, horizon: L and H of the model.
+        input_columns, target_columns: column names, in the model's channel order.
+        extra_metadata: more JSON-able facts for ``assets/metadata.json``.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: inconsistent arguments, or a model whose output on a
+            probe window is not ``[batch, horizon, len(target_columns)]``.
+    """
+    for name, value in (("input_length", input_length), ("horizon", horizon)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    input_columns, target_columns = [str(c) for c in input_columns], [str(c) for c in target_columns]
+    if not input_columns or not target_columns:
+        raise ValueError(f"input_columns, target_columns: expected non-empty lists of names, "
+                         f"got {input_columns} and {target_columns}")
+    mean, scale = np.asarray(scaler.mean, np.float64), np.asarray(scaler.scale, np.float64)
+    inputs = _column_positions(scaler, input_columns, "input_columns", input_columns)
+    targets = _column_positions(scaler, target_columns, "target_columns", input_columns)
+
+    probe = model(np.zeros((1, input_length, len(input_columns)), np.float32), training=False)
+    expected = (1, int(horizon), len(target_columns))
+    if tuple(probe.shape) != expected:
+        raise ValueError(f"model: expected an output of shape [batch, horizon={horizon}, "
+                         f"targets={len(target_columns)}], got {tuple(probe.shape)} for a "
+                         f"window of shape {(1, input_length, len(input_columns))}")
+
+    metadata = {"input_columns": input_columns, "target_columns": target_columns,
+                "input_length": int(input_length), "horizon": int(horizon),
+                "input_mean": mean[inputs].tolist(), "input_scale": scale[inputs].tolist(),
+                "target_mean": mean[targets].tolist(), "target_scale": scale[targets].tolist(),
+                "signature": {"serving_default": {
+                    "inputs": {"window": ["float32", [None, int(input_length),
+                                                      len(input_columns)]]},
+                    "outputs": {"forecast": ["float32", [None, int(horizon),
+                                                         len(target_columns)]]}}},
+                **(extra_metadata or {})}
+    staging = tempfile.mkdtemp(prefix="forecaster-metadata-")
+    try:
+        metadata_path = os.path.join(staging, METADATA_FILE)
+        with open(metadata_path, "w", encoding="utf-8") as handle:
+            json.dump(metadata, handle, indent=2)
+        module = ForecasterModule(model, mean[inputs], scale[inputs], mean[targets],
+                                  scale[targets], int(input_length), int(horizon),
+                                  input_columns, target_columns, metadata_path)
+        serve = module.forecast.get_concrete_function()
+        with atomic_directory(path) as temp:
+            tf.saved_model.save(module, temp, signatures={
+                "serving_default": serve,
+                "metadata": module.metadata.get_concrete_function()})
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path

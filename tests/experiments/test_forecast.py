@@ -1,0 +1,315 @@
+"""python -m experiments.forecast: the tiny config end to end, resume, CSV input, bad input."""
+import dataclasses
+import importlib
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from absl.testing import flagsaver
+
+from experiments.forecast import configs, models, train
+from seqkit import baselines, runs
+
+TEST = configs.get_config("test")
+KEYS = ("test_mse", "test_mae", "repeat_mse", "seasonal_naive_mse", "linear_mse")
+
+
+def _csv(path, n_rows=600, gap_at=None, duplicate_at=None, nan_rows=(), bad_date_at=None):
+    """Hourly CSV: date, two numeric columns (a, b) and a text column (label)."""
+    dates = pd.date_range("2022-01-03", periods=n_rows + (1 if gap_at else 0), freq="h")
+    if gap_at is not None:
+        dates = dates.delete(gap_at)                  # one missing hour
+    t = np.arange(n_rows)
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({
+        "date": dates.strftime("%Y-%m-%d %H:%M:%S"),
+        "a": 10 + np.sin(2 * np.pi * t / 24) + 0.1 * rng.standard_normal(n_rows),
+        "b": 100 + 5 * np.cos(2 * np.pi * t / 24) + rng.standard_normal(n_rows),
+        "label": np.where(t % 2, "odd", "even"),
+    })
+    if duplicate_at is not None:                      # the same hour twice
+        frame = pd.concat([frame.iloc[:duplicate_at + 1], frame.iloc[duplicate_at:]],
+                          ignore_index=True)
+    for row in nan_rows:
+        frame.loc[row, "a"] = np.nan
+    if bad_date_at is not None:
+        frame.loc[bad_date_at, "date"] = "not a date"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def _csv_config(path, **overrides):
+    values = dict(dataset="csv", csv=path, targets=("a", "b"), input_length=24, horizon=12)
+    return dataclasses.replace(TEST, **{**values, **overrides})
+
+
+# --------------------------------------------------------------------------
+# The tiny run and its report
+# --------------------------------------------------------------------------
+RESUME = dataclasses.replace(TEST, epochs=4, patience=10)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """One uninterrupted run of the tiny config (4 epochs): (results, workdir)."""
+    workdir = str(tmp_path_factory.mktemp("tiny") / "run")
+    return train.train_and_evaluate(RESUME, workdir), workdir
+
+
+def test_train_and_evaluate_tiny_config(tiny_run):
+    results, workdir = tiny_run
+    for key in KEYS + ("floor_mse", "test_mse_original", "linear_mae_original"):
+        assert np.isfinite(results[key]), key
+    assert results["epochs_completed"] == 4 and results["resumed_from_epoch"] == 0
+    with open(os.path.join(workdir, "results.json")) as handle:
+        assert json.load(handle) == pytest.approx(results)
+    with open(os.path.join(workdir, "flags.json")) as handle:
+        assert json.load(handle)["hidden_size"] == TEST.hidden_size
+
+    # The baselines are scored on the model's own test windows, as seqkit.baselines does.
+    data = train.load_data(configs.validate(TEST))
+    reference = baselines.evaluate_baselines(data.train, data.test, val=data.val,
+                                             season=TEST.season)
+    assert results["repeat_mse"] == pytest.approx(reference["repeat_last"]["mse"])
+    assert results["seasonal_naive_mae"] == pytest.approx(reference["seasonal_naive"]["mae"])
+    assert results["linear_mse"] == pytest.approx(reference["linear"]["mse"])
+    assert results["n_test_windows"] == data.test.n
+    # Original units: the persistence forecast on the raw values.
+    raw = data.series.values
+    origins = data.test.origins
+    truth = raw[origins[:, None] + np.arange(TEST.horizon)][..., :3]
+    persistence = np.repeat(raw[origins - 1][:, None, :3], TEST.horizon, axis=1)
+    assert results["repeat_mse_original"] == pytest.approx(np.mean((persistence - truth) ** 2))
+    # The floor is the series' closed form for these targets.
+    floor = data.series.floor_mse(TEST.horizon, TEST.input_length, "test")
+    assert results["floor_mse"] == pytest.approx(floor.mean)
+    assert results["ratio_to_floor"] == pytest.approx(results["test_mse"] / floor.mean)
+
+    table = train.format_table(results)
+    for label in ("model", "repeat last", "seasonal naive", "linear", "floor (oracle)"):
+        assert label in table
+    assert f"{results['test_mse']:.4f}" in table
+
+
+def test_resume_ends_like_an_uninterrupted_run(tiny_run, tmp_path):
+    config, straight = RESUME, tiny_run[0]
+
+    resumed_dir = str(tmp_path / "resumed")
+    first = train.train_and_evaluate(dataclasses.replace(config, epochs=2), resumed_dir)
+    assert first["epochs_completed"] == 2
+    resumed = train.train_and_evaluate(config, resumed_dir)     # the "same command" again
+
+    assert resumed["resumed_from_epoch"] == 2 and resumed["epochs_completed"] == 4
+    for key in ("test_mse", "test_mae", "best_val_loss"):
+        assert resumed[key] == pytest.approx(straight[key], rel=1e-6, abs=1e-7), key
+    assert resumed["best_epoch"] == straight["best_epoch"]
+    # A finished run re-evaluates without training.
+    again = train.train_and_evaluate(config, resumed_dir)
+    assert again["resumed_from_epoch"] == 4 and again["test_mse"] == pytest.approx(
+        resumed["test_mse"], rel=1e-6)
+
+    with pytest.raises(ValueError, match=r"other settings \(--hidden_size=8 -> 16\)"):
+        train.train_and_evaluate(dataclasses.replace(config, hidden_size=16), resumed_dir)
+
+
+def test_nan_loss_stops_with_a_clear_error(tmp_path):
+    config = dataclasses.replace(TEST, learning_rate=1e30, epochs=3, synthetic_rows=600)
+    with pytest.raises(runs.NonFiniteLossError, match="training loss became nan"):
+        train.train_and_evaluate(config, str(tmp_path / "nan"))
+
+
+def test_autoregressive_lstm_stack_channel_independent_trains(tmp_path):
+    config = dataclasses.replace(TEST, decoder="autoregressive", cell="lstm", num_layers=2,
+                                 channel_independent=True, instance_norm="last", epochs=1)
+    results = train.train_and_evaluate(config, str(tmp_path / "ar"))
+    assert np.isfinite(results["test_mse"]) and results["epochs_completed"] == 1
+
+
+def test_non_chief_worker_writes_nothing(tmp_path, monkeypatch):
+    """Only the chief writes: on another worker (as seqkit.distribute.is_chief says
+    under MultiWorkerMirroredStrategy) no flags, checkpoints, results, plot or export."""
+    from seqkit import distribute
+
+    monkeypatch.setattr(distribute, "is_chief", lambda strategy=None: False)
+    workdir = tmp_path / "worker1"
+    results = train.train_and_evaluate(dataclasses.replace(TEST, epochs=1, plot=True,
+                                                           export_dir=str(tmp_path / "x")),
+                                       str(workdir))
+    assert np.isfinite(results["test_mse"]) and results["epochs_completed"] == 1
+    assert not workdir.exists() and not (tmp_path / "x").exists()
+
+
+# --------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("decoder", ["direct", "parallel", "autoregressive"])
+@pytest.mark.parametrize("channel_independent", [False, True])
+def test_model_shapes_and_instance_norm_shift(decoder, channel_independent):
+    model = models.Forecaster(input_length=12, horizon=10, num_inputs=4,
+                              target_channels=[2, 0], hidden_size=8, segment_length=4,
+                              channel_independent=channel_independent,
+                              instance_norm="last", decoder=decoder, seed=1)
+    x = np.random.default_rng(0).standard_normal((3, 12, 4)).astype(np.float32)
+    y = np.asarray(model(x))
+    assert y.shape == (3, 10, 2)
+    # Last-value normalization: shifting a target's history shifts its forecast.
+    shifted = x.copy()
+    shifted[..., 2] += 5.0
+    shifted[..., 0] -= 2.0
+    np.testing.assert_allclose(np.asarray(model(shifted)), y + [5.0, -2.0], atol=1e-4)
+
+
+def test_autoregressive_decoder_feeds_its_forecast_back():
+    """Reference loop over the documented equations, with the model's own layers."""
+    model = models.Forecaster(input_length=8, horizon=6, num_inputs=2, hidden_size=8,
+                              segment_length=2, decoder="autoregressive", cell="gru", seed=2)
+    x = np.random.default_rng(1).standard_normal((3, 8, 2)).astype(np.float32)
+    got = np.asarray(model(x))
+
+    segments = x.reshape(3, 4, 4)                    # 4 segments of 2 steps x 2 channels
+    output, *states = model.encoder(model.embedding(segments))
+    pieces = []
+    for _ in range(3):                               # ceil(6 / 2) pieces
+        piece = np.asarray(model.head(output))       # [3, 2 steps * 2 targets]
+        pieces.append(piece.reshape(3, 2, 2))
+        # The forecast piece is embedded like an encoder segment and stepped.
+        output, *states = model.encoder(model.embedding(piece[:, None, :]),
+                                        initial_state=states)
+    np.testing.assert_allclose(got, np.concatenate(pieces, axis=1), rtol=1e-5, atol=1e-6)
+    # And it differs from the direct reading of the final state for later pieces.
+    assert not np.allclose(got[:, 2:], np.tile(got[:, :2], (1, 2, 1)))
+
+
+def test_bidirectional_encoder_with_direct_head():
+    model = models.Forecaster(input_length=6, horizon=5, num_inputs=3, hidden_size=8,
+                              num_layers=2, bidirectional=True, segment_length=0, cell="elman")
+    assert np.asarray(model(np.zeros((2, 6, 3), np.float32))).shape == (2, 5, 3)
+    with pytest.raises(ValueError, match="decoder: the 'parallel' decoder"):
+        models.Forecaster(12, 5, 3, bidirectional=True, segment_length=0, decoder="parallel")
+
+
+def test_clockwork_encoder_state_and_clock_reach_the_parallel_decoder():
+    config = dataclasses.replace(TEST, cell="clockwork", clockwork_periods=(1, 3),
+                                 decoder="parallel")
+    model = models.build_model(config, num_inputs=7, target_channels=[0, 1, 2])
+    x = np.random.default_rng(0).standard_normal((2, 24, 7)).astype(np.float32)
+    _, hidden, clock = model.encoder(model.embedding(x.reshape(2, 4, 42)))
+    # 4 segments seen; the clock counts modulo lcm(periods) = 3.
+    assert np.asarray(clock).ravel().tolist() == [1.0, 1.0]
+    assert np.asarray(model(x)).shape == (2, 12, 3)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"segment_length": 5}, "--segment_length: expected 0 .* divisor of --input_length=24"),
+    ({"bidirectional": True, "decoder": "parallel"}, "--decoder: .*expected --decoder=direct"),
+    ({"dropout": 1.0}, r"--dropout: expected a rate in \[0, 1\)"),
+    ({"dataset": "etth1"}, "--data_dir: expected the folder"),
+    ({"cell": "transformer"}, "--cell: expected one of"),
+    ({"target": "y0"}, "--target: expected no --target in --mode=M"),
+])
+def test_config_errors_name_the_flag(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        configs.validate(dataclasses.replace(TEST, **overrides))
+
+
+# --------------------------------------------------------------------------
+# CSV input
+# --------------------------------------------------------------------------
+def test_csv_gaps_and_duplicates_are_reported(tmp_path, caplog):
+    path = _csv(tmp_path / "gappy.csv", gap_at=100, duplicate_at=300)
+    with caplog.at_level(logging.INFO):
+        data = train.load_data(configs.validate(_csv_config(path)))
+    report = data.series.report
+    assert [g.missing for g in report.gaps] == [1] and len(report.duplicates) == 2
+    text = caplog.text
+    assert "1 gaps in the 0 days 01:00:00 frequency" in text
+    assert "2 rows with a duplicated timestamp" in text
+    # Chronological 70/10/20 split of the 601 rows.
+    assert data.series.n_rows == 601 and data.series.borders.test == (481, 601)
+    assert data.target_names == ("a", "b")
+
+
+@pytest.mark.parametrize("make, overrides, message", [
+    (dict(), {"targets": ("nope",)}, r"--targets: column 'nope' is not in the file"),
+    (dict(), {"targets": ("label",)}, r"--targets: expected a numeric column, got 'label'"),
+    (dict(nan_rows=(5, 9)), {}, r"--fill: 'error' expects no NaN .* row 5 \(a\), row 9 \(a\)"),
+    (dict(n_rows=30), {}, r"--input_length=24 \+ --horizon=12: one window needs 36 rows, "
+                          r"but .* has only 30"),
+    (dict(n_rows=200), {"horizon": 24},
+     r"--input_length=24 and --horizon=24: the val split \(rows \[140, 160\) of 200\)"),
+    (dict(bad_date_at=7), {}, r"--date_column 'date': expected every value to parse.*row 7"),
+])
+def test_csv_bad_input_fails_before_training(tmp_path, make, overrides, message):
+    path = _csv(tmp_path / "bad.csv", **make)
+    workdir = tmp_path / "run"
+    with pytest.raises(ValueError, match=message):
+        train.train_and_evaluate(_csv_config(path, **overrides), str(workdir))
+    assert not workdir.exists()              # nothing was trained or written
+
+
+def test_csv_nans_can_be_filled(tmp_path):
+    path = _csv(tmp_path / "nan.csv", nan_rows=(5, 9))
+    data = train.load_data(configs.validate(_csv_config(path, fill="interpolate")))
+    assert np.isfinite(data.series.values).all()
+    assert set(data.series.report.nan_rows["a"]) == {5, 9}
+
+
+# --------------------------------------------------------------------------
+# The absl main
+# --------------------------------------------------------------------------
+def test_main_with_flags_on_a_csv_writes_json_plot_and_export(tmp_path, capsys):
+    forecast_main = importlib.import_module("experiments.forecast.__main__")
+    path = _csv(tmp_path / "series.csv")
+    workdir, export = tmp_path / "run", tmp_path / "export"
+    argv = ["forecast", "--config=test", f"--csv={path}", "--targets=a,b", "--input_length=24",
+            "--horizon=12", "--epochs=1", "--plot", f"--train_dir={workdir}",
+            f"--export_dir={export}"]
+    with flagsaver.flagsaver():
+        forecast_main.FLAGS(argv)
+        forecast_main.main(argv[:1])
+    lines = capsys.readouterr().out.strip().splitlines()
+    results = json.loads(lines[-1])
+    for key in KEYS + ("test_mse_original", "linear_mae_original"):
+        assert np.isfinite(results[key])
+    assert "floor_mse" not in results                       # only the synthetic data have one
+    assert any(line.startswith("model ") for line in lines[:-1])   # the table
+    with open(workdir / "results.json") as handle:
+        assert json.load(handle)["test_mse"] == pytest.approx(results["test_mse"])
+    with open(workdir / "flags.json") as handle:
+        flags_json = json.load(handle)
+    assert flags_json["dataset"] == "csv" and flags_json["targets"] == ["a", "b"]
+    assert flags_json["hidden_size"] == TEST.hidden_size    # from --config=test
+    with open(workdir / "forecast.png", "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert (export / "saved_model.pb").exists()
+    with open(export / "assets" / "metadata.json") as handle:
+        assert json.load(handle)["target_columns"] == ["a", "b"]
+
+
+def test_main_reports_bad_flags_in_one_line():
+    forecast_main = importlib.import_module("experiments.forecast.__main__")
+    argv = ["forecast", "--config=test", "--segment_length=5"]
+    with flagsaver.flagsaver():
+        forecast_main.FLAGS(argv)
+        with pytest.raises(SystemExit, match="forecast: error: --segment_length: expected"):
+            forecast_main.main(argv[:1])
+
+
+def test_mirrored_strategy_on_two_cpu_devices(tmp_path):
+    """Data-parallel training under MirroredStrategy (a subprocess: the CPU split must
+    happen before TensorFlow starts)."""
+    workdir = tmp_path / "mirrored"
+    result = subprocess.run(
+        [sys.executable, "-m", "experiments.forecast", "--config=test", "--epochs=1",
+         "--strategy=mirrored", "--num_cpu_devices=2", f"--train_dir={workdir}"],
+        capture_output=True, text=True, timeout=300,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(result.stdout.strip().splitlines()[-1])
+    assert results["num_replicas"] == 2 and np.isfinite(results["test_mse"])
