@@ -73,7 +73,7 @@ flags.DEFINE_enum("strategy", _D.strategy, configs.STRATEGIES, "tf.distribute st
 flags.DEFINE_integer("num_cpu_devices", None, "Split the CPU into this many devices "
                      "(for --strategy=mirrored on a CPU-only machine).")
 # Outputs.
-flags.DEFINE_string("train_dir", "/tmp/seqkit/forecast", "Checkpoints, flags.json, "
+flags.DEFINE_string("train_dir", "runs/forecast", "Checkpoints, flags.json, "
                     "results.json, forecast.png.")
 flags.DEFINE_string("export_dir", None, "Write a SavedModel (raw window -> raw forecast) here.")
 flags.DEFINE_boolean("plot", _D.plot, "Write <train_dir>/forecast.png.")

@@ -187,6 +187,32 @@ class _Checkpoints(distribute.ChiefCheckpointManager):
                          max_to_keep=2)
 
 
+# Settings a run may change when it resumes in the same train_dir; any other
+# change would restore a checkpoint into a different model or data pipeline.
+RESUMABLE_CHANGES = ("epochs", "sample_tokens", "prompt", "temperature", "export_dir",
+                     "progress", "log_every", "strategy", "num_cpu_devices", "eval_batch_size")
+
+
+def _check_same_settings(train_dir, config):
+    """Refuse to resume a run in ``train_dir`` with different model or data settings."""
+    path = os.path.join(train_dir, "flags.json")
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as handle:
+        saved = json.load(handle)
+    changed = {
+        key: (saved[key], value)
+        for key, value in config.to_dict().items()
+        if key in saved and key not in RESUMABLE_CHANGES and saved[key] != value
+    }
+    if changed:
+        listed = ", ".join(f"--{k}: {old!r} -> {new!r}" for k, (old, new) in sorted(changed.items()))
+        raise ValueError(
+            f"`train_dir`={train_dir!r} holds a run with other settings ({listed}). "
+            f"Use a new --train_dir, or the same settings to resume."
+        )
+
+
 def train_and_evaluate(config, train_dir):
     """Train ``config`` into ``train_dir``; returns the final metrics dict.
 
@@ -205,6 +231,7 @@ def train_and_evaluate(config, train_dir):
             f"`batch_size`={config.batch_size} must be divisible by the number of "
             f"replicas ({replicas}): each replica carries whole streams."
         )
+    _check_same_settings(train_dir, config)
     chief = distribute.is_chief(strategy)
     runs.set_seed(config.seed)
     if chief:

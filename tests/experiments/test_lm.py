@@ -130,6 +130,12 @@ def test_unwritable_train_dir_is_a_clear_error(data_dir, tmp_path):
         train.train_and_evaluate(_tiny(data_dir), str(blocker / "run"))
 
 
+def test_resuming_with_other_model_settings_is_refused(data_dir, tmp_path):
+    train.train_and_evaluate(_tiny(data_dir, epochs=1), str(tmp_path))
+    with pytest.raises(ValueError, match="hidden_size: 8 -> 16"):
+        train.train_and_evaluate(_tiny(data_dir, epochs=2, hidden_size=16), str(tmp_path))
+
+
 def test_flags_override_the_preset():
     config = configs.resolve_config({"config": "small", "hidden_size": 64, "data_dir": "x"})
     assert config.hidden_size == 64 and config.num_steps == 20
