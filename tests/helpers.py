@@ -33,3 +33,10 @@ def run_without_seqkit(code, folder, timeout=300):
                             cwd=str(folder), env=env, timeout=timeout)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
+
+
+def half_written_save(module, directory, signatures=None):
+    """A ``tf.saved_model.save`` stand-in that dies half-way: a crash during export."""
+    with open(os.path.join(directory, "saved_model.pb"), "wb") as handle:
+        handle.write(b"half written")
+    raise OSError("disk full")

@@ -11,7 +11,7 @@ import tensorflow as tf
 from experiments.forecast import configs, models
 from seqkit.data import timeseries as ts
 from seqkit.export import forecaster as export_lib
-from tests.helpers import run_without_seqkit
+from tests.helpers import half_written_save, run_without_seqkit
 
 INPUT_LENGTH, HORIZON = 24, 12
 
@@ -129,12 +129,7 @@ def test_failed_export_leaves_previous_export_intact(exported, tmp_path, monkeyp
     with open(os.path.join(path, "saved_model.pb"), "rb") as handle:
         before = handle.read()
 
-    def broken_save(module, directory, signatures=None):
-        with open(os.path.join(directory, "saved_model.pb"), "wb") as handle:
-            handle.write(b"half written")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(tf.saved_model, "save", broken_save)
+    monkeypatch.setattr(tf.saved_model, "save", half_written_save)
     with pytest.raises(OSError, match="disk full"):
         export_lib.export_forecaster(model, data.scaler(), path, INPUT_LENGTH, HORIZON,
                                      data.columns, data.target_columns)

@@ -16,7 +16,7 @@ from seqkit.data import text as text_data
 from seqkit.export import export_model
 from seqkit.export import language_model as lm_export
 from seqkit.language_model import LanguageModel, sample
-from tests.helpers import run_without_seqkit, write_ptb_corpus
+from tests.helpers import half_written_save, run_without_seqkit, write_ptb_corpus
 
 # 20 tokens with <unk> and <eos>, like a PTB vocabulary.
 WORDS = ("<unk> <eos> the cat sat on mat . a dog ran to was red big small old new "
@@ -295,12 +295,7 @@ def test_failed_export_leaves_previous_export_intact(word_lm, tmp_path, monkeypa
     shutil.copytree(word_lm["path"], path)
     before = _saved_model_bytes(path)
 
-    def broken_save(module, directory, signatures=None):
-        with open(os.path.join(directory, "saved_model.pb"), "wb") as handle:
-            handle.write(b"half written")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(tf.saved_model, "save", broken_save)
+    monkeypatch.setattr(tf.saved_model, "save", half_written_save)
     with pytest.raises(OSError, match="disk full"):
         lm_export.export_language_model(word_lm["model"], word_lm["vocab"], path)
     monkeypatch.undo()
