@@ -88,10 +88,10 @@ def _get(kind, name, identifier):
         ) from error
 
 
-def apply_mask(x, mask):
+def apply_mask(x, mask, time_major=False):
     """x * mask, where mask is [batch, features] and x is one step or a sequence."""
     if len(x.shape) == 3:
-        mask = ops.expand_dims(mask, 1)
+        mask = ops.expand_dims(mask, 0 if time_major else 1)
     return x * mask
 
 
@@ -216,24 +216,29 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         """The bias added to the input projection (None without bias)."""
         return self.bias
 
-    def project_inputs(self, inputs, training=False):
-        """x · W + b for one step [batch, features] or a sequence [batch, time, features].
+    def project_inputs(self, inputs, training=False, time_major=False):
+        """x · W + b for one step [batch, features] or a sequence [batch, time, features]
+        ([time, batch, features] with ``time_major``).
 
         Input dropout uses the mask drawn once for the whole sequence, so one
         step and the whole sequence see the same dropped features.
         """
-        mask = self.get_dropout_mask(inputs if len(inputs.shape) == 2 else inputs[:, 0])
+        if len(inputs.shape) == 2:
+            first_step = inputs
+        else:
+            first_step = inputs[0] if time_major else inputs[:, 0]
+        mask = self.get_dropout_mask(first_step)
         dropping = training and self.dropout > 0 and mask is not None
         if dropping and isinstance(mask, (list, tuple)):
             # One mask per gate (Keras implementation 1): one matmul per gate.
             kernels = ops.split(self.kernel, self.num_gates, axis=1)
             projected = ops.concatenate(
-                [ops.matmul(apply_mask(inputs, m), k) for m, k in zip(mask, kernels)],
+                [ops.matmul(apply_mask(inputs, m, time_major), k) for m, k in zip(mask, kernels)],
                 axis=-1,
             )
         else:
             if dropping:
-                inputs = apply_mask(inputs, mask)
+                inputs = apply_mask(inputs, mask, time_major)
             projected = ops.matmul(inputs, self.kernel)
         bias = self.input_bias()
         if bias is not None:
@@ -436,9 +441,13 @@ class RecurrentLayer(keras.layers.RNN):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         cell = self.cell
-        # One [batch*time, features] x [features, gates*units] matmul for all
-        # steps: the loop below then does only the state-dependent work.
-        projected = cell.project_inputs(sequences, training)
+        # The loops run time-major. Transposing the raw inputs is cheaper than
+        # transposing their projection (gates× wider), so transpose first; then
+        # one [time*batch, features] x [features, gates*units] matmul projects
+        # every step, and the loops do only the state-dependent work.
+        projected = cell.project_inputs(
+            ops.transpose(sequences, [1, 0, 2]), training, time_major=True
+        )
         if training and not self.unroll and cell.supports_fused(training):
             # Also batches the backward pass (see seqkit/layers/fused.py). In
             # inference nobody needs that pass, and the plain loop below skips
@@ -450,13 +459,16 @@ class RecurrentLayer(keras.layers.RNN):
                 mask=mask,
                 go_backwards=self.go_backwards,
                 zero_output_for_mask=self.zero_output_for_mask,
+                time_major=True,
             )
 
         def step(projected_t, states):
             values = cell.gates(projected_t, list(states), training)
             return values.hidden, cell.state_from_gates(values)
 
-        return keras_backend.rnn(
+        if mask is not None:
+            mask = ops.transpose(mask, [1, 0])
+        last_output, outputs, states = keras_backend.rnn(
             step,
             projected,
             list(initial_state),
@@ -464,9 +476,11 @@ class RecurrentLayer(keras.layers.RNN):
             mask=mask,
             unroll=self.unroll,
             input_length=sequences.shape[1],
+            time_major=True,
             zero_output_for_mask=self.zero_output_for_mask,
             return_all_outputs=self.return_sequences,
         )
+        return last_output, ops.transpose(outputs, [1, 0, 2]), states
 
     # -- config: the cell's settings flattened into the layer's ------------------
     def get_config(self):

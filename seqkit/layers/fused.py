@@ -39,12 +39,14 @@ def _masked_step(cell, projected_t, recurrent_t, states, prev_output, mask_t, ze
 
 
 def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
-              zero_output_for_mask=False):
+              zero_output_for_mask=False, time_major=False):
     """Run ``cell`` over a projected sequence; returns (last_output, outputs, states).
 
     Args:
         cell: a seqkit cell with ``supports_fused(training)`` true.
-        projected: [batch, time, gates*units], ``X·W + b`` from ``project_inputs``.
+        projected: [batch, time, gates*units], ``X·W + b`` from ``project_inputs``
+            ([time, batch, gates*units] with ``time_major``; ``mask`` stays
+            [batch, time]).
         initial_state: list of [batch, size] tensors.
         mask: optional [batch, time] boolean.
         go_backwards: process time in reverse; outputs come back in processing
@@ -58,7 +60,8 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
     bias = cell.recurrent_bias()
     has_bias = bias is not None
     bias = tf.convert_to_tensor(bias) if has_bias else tf.zeros([kernel.shape[-1]], kernel.dtype)
-    projected = tf.transpose(projected, [1, 0, 2])  # time-major for the loops
+    if not time_major:
+        projected = tf.transpose(projected, [1, 0, 2])  # time-major for the loops
     if mask is not None:
         mask = tf.transpose(tf.cast(mask, tf.bool), [1, 0])
     if go_backwards:
