@@ -11,9 +11,11 @@ A seqkit cell splits one recurrent step into two parts:
 
 ``call(inputs, states)`` (the Keras cell contract, used by ``keras.layers.RNN``,
 ``Bidirectional`` and ``StackedRNNCells``) is just those two in a row: the
-readable reference path. ``RecurrentLayer.inner_loop`` is the fast path: project
-the whole sequence first, then loop only over ``gates``. Both compute the same
-numbers; ``tests/layers`` proves it for every cell.
+readable reference path, which the layer also runs in inference.
+``RecurrentLayer.inner_loop`` in training is the fast path: project the whole
+sequence first, then loop only over ``gates`` (``seqkit/layers/fused.py`` also
+batches the backward pass). Both compute the same numbers; ``tests/layers``
+proves it for every cell.
 """
 
 import numbers
@@ -352,8 +354,9 @@ class RecurrentLayer(keras.layers.RNN):
 
     Everything Keras's RNN does (masking, ``go_backwards``, ``stateful`` with
     ``reset_state``, ``initial_state``, ``unroll``, ``return_state``) is kept;
-    only ``inner_loop`` changes: the input projection of every time step is
-    computed in one matmul before the loop, which then runs only ``cell.gates``.
+    only ``inner_loop`` changes in training: the input projection of every time
+    step is computed in one matmul before the loop, which then runs only
+    ``cell.gates`` (and, via ``fused.fused_rnn``, a batched backward pass).
     """
 
     cell_class = None
