@@ -61,7 +61,7 @@ class Elman(base.RecurrentLayer):
     See ``ElmanCell`` for the equations and the cell arguments. Layer arguments
     (``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``,
     ``unroll``) and call arguments (``mask``, ``training``, ``initial_state``)
-    are Keras's. The input projection of all time steps is computed in one matmul
+    are Keras's. In training the input projection of all time steps is computed in one matmul
     before the recurrence (``RecurrentLayer.inner_loop``).
 
     Example:

@@ -150,7 +150,7 @@ class GRU(base.RecurrentLayer):
 
     See ``GRUCell`` for the equations and cell arguments. Layer and call
     arguments are Keras's; ``use_cudnn`` and ``implementation`` are accepted and
-    validated, but seqkit always runs its own loop, which projects the inputs of
+    validated, but seqkit always runs its own loop, which in training projects the inputs of
     all time steps in one matmul before the recurrence.
 
     Example:

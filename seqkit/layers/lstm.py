@@ -138,7 +138,7 @@ class LSTM(base.RecurrentLayer):
 
     See ``LSTMCell`` for the equations and cell arguments. Layer and call
     arguments are Keras's; ``use_cudnn`` and ``implementation`` are accepted and
-    validated, but seqkit always runs its own loop, which projects the inputs of
+    validated, but seqkit always runs its own loop, which in training projects the inputs of
     all time steps in one matmul before the recurrence.
 
     Example:
