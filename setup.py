@@ -24,9 +24,20 @@ setup(
         # tf.summary (the TensorBoard logs of the experiments) needs it; TF 2.21
         # no longer installs it.
         "tensorboard>=2.16",
+        # Word tokenization of raw text (seqkit.data.tokenize), shared by the intent
+        # and translation jobs; only NLTK's regex tokenizers are used, which need no
+        # downloaded model.
+        "nltk>=3.8",
+        # The tokenizer's rules are written once in RE2 syntax and run in Python
+        # through `regex` (Unicode classes \p{L}); NLTK depends on it too.
+        "regex>=2022.1.18",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3.5"],
+        # Everything any test imports: the README's test command must pass on a
+        # fresh machine (CI installs exactly this into a new virtual environment).
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "matplotlib>=3.7", "sacrebleu>=2.4"],
         "plot": ["matplotlib>=3.7"],
+        # Corpus BLEU and chrF, the field's reference implementation.
+        "translate": ["sacrebleu>=2.4"],
     },
 )

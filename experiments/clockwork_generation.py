@@ -23,7 +23,8 @@ final MSE per model is reported, with all runs.
     python -m experiments.clockwork_generation --train_steps=3000 --seed=1
 
 Prints the parameter counts, a table of MSEs and a JSON line; with
-``--workdir`` also writes ``config.json`` and ``results.json`` there.
+``--train_dir`` (the run-folder flag of every experiment) also writes
+``flags.json`` and ``results.json`` there (atomic, strict JSON: ``seqkit.runs``).
 
 Result of the default run (seed 0; 2-core CPU, about 16 minutes on a loaded
 machine), MSE on the target (variance 0.155), best of the three rates:
@@ -39,7 +40,6 @@ only learns the mean. One seed and a modest budget: the gap, not the exact
 figures, is the finding.
 """
 
-import json
 import os
 import time
 
@@ -212,6 +212,8 @@ def main(argv):
     del argv
     from absl import flags
 
+    from seqkit import runs
+
     FLAGS = flags.FLAGS
     config = {
         **DEFAULT_CONFIG,
@@ -224,13 +226,10 @@ def main(argv):
     }
     results = train_and_evaluate(config)
     print(format_results(results))
-    line = json.dumps(results, sort_keys=True)
-    print(line)
-    if FLAGS.workdir:
-        os.makedirs(FLAGS.workdir, exist_ok=True)
-        for name, value in (("config.json", config), ("results.json", results)):
-            with open(os.path.join(FLAGS.workdir, name), "w", encoding="utf-8") as file:
-                json.dump(value, file, indent=2, sort_keys=True)
+    print(runs.files.dumps(results))
+    if FLAGS.train_dir:
+        for name, value in (("flags.json", config), ("results.json", results)):
+            runs.atomic_write_json(runs.files.join(FLAGS.train_dir, name), value)
 
 
 def define_flags():
@@ -251,7 +250,7 @@ def define_flags():
     flags.DEFINE_integer(
         "module_size", DEFAULT_CONFIG["module_size"], "Units per Clockwork module."
     )
-    flags.DEFINE_string("workdir", None, "If set, write config.json and results.json here.")
+    flags.DEFINE_string("train_dir", None, "If set, write flags.json and results.json here.")
 
 
 if __name__ == "__main__":

@@ -30,10 +30,12 @@ Example (two logical CPU devices; must run before any TensorFlow op):
 import collections
 import json
 import os
+import re
 import shutil
 import tempfile
 
 import tensorflow as tf
+from absl import logging
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
@@ -270,13 +272,62 @@ class ChiefCheckpointManager:
         return self.manager.latest_checkpoint if self.manager else None
 
     def restore(self):
-        """Restore the newest checkpoint on every worker; its path on the chief, else None."""
-        latest = self.latest_checkpoint
-        if latest:
-            self.checkpoint.restore(latest).expect_partial()
+        """Restore the newest intact checkpoint on every worker; its path on the chief.
+
+        A checkpoint that cannot be read (a truncated ``.data`` or ``.index``
+        file, deleted files) is skipped with a warning and the next older one
+        is restored; when checkpoints exist but none can be read, a ValueError
+        names the folder. Returns None when there is no checkpoint (and on
+        workers other than the chief).
+        """
+        restored = self._restore_newest_intact() if self.chief else None
         if is_multi_worker(self.strategy):
             broadcast_from_chief(self.strategy, self.variables)
-        return latest
+        return restored
+
+    def candidates(self):
+        """The chief's checkpoint prefixes, newest first: those of the ``checkpoint``
+        index file and any other ``ckpt-N.index`` in the folder (the index may be lost)."""
+        if not self.chief:
+            return []
+        try:
+            listed = list(self.manager.checkpoints)
+        except Exception:  # noqa: BLE001 - a damaged index file: use the folder's files
+            listed = []
+        on_disk = [path[:-len(".index")] for path in
+                   tf.io.gfile.glob(os.path.join(self.directory, "ckpt-*.index"))]
+
+        def number(path):
+            match = re.search(r"-(\d+)$", path)
+            return int(match.group(1)) if match else -1
+
+        unique = {os.path.basename(p): p for p in [*listed, *on_disk]}
+        return sorted(unique.values(), key=number, reverse=True)
+
+    def _restore_newest_intact(self):
+        problems = []
+        for path in self.candidates():
+            try:
+                self.checkpoint.restore(path).expect_partial()
+            except Exception as error:  # noqa: BLE001 - a damaged file raises OpError,
+                # IndexError ("Read less bytes than requested"), ValueError, ...
+                first = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
+                problems.append(f"{os.path.basename(path)}: {type(error).__name__} {first}")
+                logging.warning("checkpoint %s cannot be read (%s: %s); trying an older one",
+                                path, type(error).__name__, first)
+                continue
+            if problems:
+                logging.warning("resumed from %s: the newer checkpoint(s) in %s could not be "
+                                "read (%s)", path, self.directory, "; ".join(problems))
+                print(f"warning: resumed from {path}: newer checkpoint(s) could not be read "
+                      f"({'; '.join(problems)})", flush=True)
+            return path
+        if problems:
+            raise ValueError(
+                f"--train_dir: no checkpoint in {self.directory!r} can be read "
+                f"({'; '.join(problems)}); restore the folder from a backup, or delete it "
+                f"(or use a new --train_dir) to start over.")
+        return None
 
     def save(self, checkpoint_number):
         """Save on every worker; returns the chief's path (None on other workers)."""
@@ -289,3 +340,40 @@ class ChiefCheckpointManager:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return None
+
+
+def per_replica(strategy, make):
+    """A per-replica value: ``make(replica_id, num_replicas)`` evaluated on each replica.
+
+    The data sharding of the experiments: replica ``r`` of ``R`` takes rows
+    ``[r·b, (r+1)·b)`` of every global batch (``b = batch / R``), the same on
+    every worker, so R replicas see exactly what one device sees.
+    """
+    return strategy.experimental_distribute_values_from_function(
+        lambda context: make(context.replica_id_in_sync_group, context.num_replicas_in_sync))
+
+
+def rows_of_replica(batch, replica, replicas):
+    """Rows ``[r·b, (r+1)·b)`` of a global ``batch`` (``b = len(batch) / replicas``)."""
+    size = len(batch) // replicas
+    return batch[replica * size:(replica + 1) * size]
+
+
+def apply_clipped_gradients(optimizer, grads, variables, max_norm):
+    """Apply ``grads`` clipped by the global norm of their sum over the replicas.
+
+    Call in replica context (inside ``strategy.run``) with each replica's
+    gradient of its share of the global loss. Keras's optimizer sums the
+    replicas' gradients *after* any clipping it does itself, so its own
+    ``global_clipnorm`` would use each replica's norm; scaling every replica's
+    part by ``min(1, max_norm / ||Σ grads||)`` instead makes the applied sum
+    ``clip_by_global_norm(Σ grads, max_norm)``, what one device computes.
+    ``max_norm`` of 0 or None applies the gradients unclipped.
+    """
+    if max_norm:
+        context = tf.distribute.get_replica_context()
+        total = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+        norm = tf.linalg.global_norm(total)
+        scale = tf.minimum(1.0, max_norm / tf.maximum(norm, 1e-12))
+        grads = [g * scale for g in grads]
+    optimizer.apply_gradients(list(zip(grads, variables)))

@@ -1,4 +1,5 @@
-"""seqkit.distribute, and experiments.lm under MirroredStrategy and MultiWorkerMirroredStrategy.
+"""seqkit.distribute, and experiments.lm and experiments.forecast under MirroredStrategy and
+MultiWorkerMirroredStrategy.
 
 The strategy tests run in fresh processes: logical CPU devices and the
 collective ops of MultiWorkerMirroredStrategy can only be configured before
@@ -23,7 +24,9 @@ from tests.helpers import WORDS, write_ptb_corpus
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Small thread pools: the workers share 2 cores with the rest of the suite.
-QUIET_ENV = dict(CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2", OMP_NUM_THREADS="1",
+# PYTHONPATH: the subprocesses import this checkout, whatever else is installed.
+QUIET_ENV = dict(PYTHONPATH=REPO, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2",
+                 OMP_NUM_THREADS="1",
                  TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="2")
 
 
@@ -251,16 +254,12 @@ def test_command_line_mirrored_on_two_logical_cpus_matches_one_device(data_dir, 
 WORKER = """
 import hashlib, json, sys
 import numpy as np
-from absl import app
-from experiments.lm import __main__ as lm_main, train
+from experiments.lm import train
+from seqkit import runs
 
 models, build_model = [], train.build_model
 train.build_model = lambda *a, **k: models.append(build_model(*a, **k)) or models[-1]
-try:
-    app.run(lm_main.main, argv=["experiments.lm", *sys.argv[1:]])
-except SystemExit as exit:
-    if exit.code:
-        raise
+runs.main(train.EXPERIMENT, argv=["experiments.lm", *sys.argv[1:]])
 weights = [np.asarray(w) for w in models[-1].get_weights()]
 print("WEIGHTS " + json.dumps({
     "sha256": hashlib.sha256(b"".join(w.tobytes() for w in weights)).hexdigest(),
@@ -350,13 +349,13 @@ def test_multi_worker_trains_like_one_device_only_the_chief_writes_and_resumes(
     assert metrics[0]["test_perplexity"] == metrics[1]["test_perplexity"]
 
     # Only the chief wrote: checkpoints of both epochs, flags, vocab, logs,
-    # results and the export; worker 1's train_dir, export and temp are empty.
-    assert json.load(open(dirs[0] / "results.json"))["epochs"] == 2
+    # results and the export; worker 1 creates no train_dir or export, its temp is empty.
+    assert json.load(open(dirs[0] / "results.json"))["epochs_completed"] == 2
     assert json.load(open(dirs[0] / "flags.json"))["replicas"] == 2
-    assert {"checkpoints", "logs", "vocab.txt"} <= set(os.listdir(dirs[0]))
+    assert {"checkpoints", "best", "logs", "vocab.txt", "flags.txt"} <= set(os.listdir(dirs[0]))
     assert tf.train.latest_checkpoint(str(dirs[0] / "checkpoints")).endswith("ckpt-2")
     assert (exports[0] / "saved_model.pb").exists()
-    assert os.listdir(dirs[1]) == [] and not exports[1].exists()
+    assert not dirs[1].exists() and not exports[1].exists()
     assert os.listdir(scratch[1]) == []
 
     # Sharding by replica (worker 0: streams 0-1, worker 1: streams 2-3) plus
@@ -366,3 +365,61 @@ def test_multi_worker_trains_like_one_device_only_the_chief_writes_and_resumes(
     for got, want in zip(chief["weights"], weights):
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-6)
     assert metrics[0]["test_perplexity"] == pytest.approx(reference["test_perplexity"], rel=1e-4)
+
+
+# A forecast worker: `python -m experiments.forecast` with its flags, then the final weights.
+FORECAST_WORKER = """
+import hashlib, json, sys
+import numpy as np
+from experiments.forecast import models, train
+from seqkit import runs
+
+built, build_model = [], models.build_model
+models.build_model = lambda *a, **k: built.append(build_model(*a, **k)) or built[-1]
+runs.main(train.EXPERIMENT, argv=["experiments.forecast", *sys.argv[1:]])
+weights = [np.asarray(w) for w in built[-1].get_weights()]
+print("WEIGHTS " + json.dumps({
+    "sha256": hashlib.sha256(b"".join(w.tobytes() for w in weights)).hexdigest(),
+    "weights": [w.tolist() for w in weights]}), flush=True)
+"""
+
+
+def test_forecast_multi_worker_trains_like_one_device_only_the_chief_writes_and_resumes(
+        tmp_path):
+    from experiments.forecast import configs as forecast_configs
+    from experiments.forecast import train as forecast_train
+
+    script = tmp_path / "worker.py"
+    script.write_text(FORECAST_WORKER)
+    dirs = [tmp_path / f"train{i}" for i in range(2)]
+    scratch = [tmp_path / f"tmp{i}" for i in range(2)]
+    exports = [tmp_path / f"export{i}" for i in range(2)]
+    for folder in scratch:
+        folder.mkdir()
+
+    def flags(epochs, index):
+        return ["--config=test", "--dropout=0", f"--epochs={epochs}", "--noprogress",
+                "--strategy=multi_worker", f"--train_dir={dirs[index]}",
+                f"--export_dir={exports[index]}"]
+
+    first = _run_cluster(script, [flags(1, i) for i in range(2)], scratch)
+    assert _weights(first[0])["sha256"] == _weights(first[1])["sha256"]
+    second = _run_cluster(script, [flags(2, i) for i in range(2)], scratch)
+    for stdout in second:  # resumed: epoch 1 is not trained again
+        assert "epoch 2/2" in stdout and "epoch 1/2" not in stdout
+    chief, other = (_weights(stdout) for stdout in second)
+    assert chief["sha256"] == other["sha256"]
+    metrics = [json.loads([l for l in s.splitlines() if l.startswith("{")][-1]) for s in second]
+    assert metrics[0]["test_mse"] == metrics[1]["test_mse"] and metrics[0]["replicas"] == 2
+
+    assert json.load(open(dirs[0] / "results.json"))["epochs_completed"] == 2
+    assert tf.train.latest_checkpoint(str(dirs[0] / "checkpoints")).endswith("ckpt-2")
+    assert (exports[0] / "saved_model.pb").exists()
+    assert not dirs[1].exists() and not exports[1].exists()
+    assert os.listdir(scratch[1]) == []
+
+    # Two workers with one replica each = one device with the same global batch.
+    config = forecast_configs.get_config("test").replace(dropout=0.0, epochs=2,
+                                                         progress=False)
+    reference = forecast_train.train_and_evaluate(config, str(tmp_path / "one"))
+    assert metrics[0]["test_mse"] == pytest.approx(reference["test_mse"], rel=1e-4)

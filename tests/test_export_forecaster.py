@@ -155,3 +155,18 @@ def test_bad_arguments_name_the_argument(exported, tmp_path):
         export_lib.export_forecaster(model, data.scaler(), str(tmp_path / "c"), 0, HORIZON,
                                      data.columns, data.target_columns)
     assert not os.listdir(tmp_path)
+
+
+def test_export_to_a_tensorflow_filesystem_path(exported, tmp_path, monkeypatch):
+    # --export_dir=gs://bucket/x must not become a local folder named "gs:";
+    # TensorFlow's in-memory ram:// filesystem stands in for gs:// here.
+    monkeypatch.chdir(tmp_path)
+    path = "ram://seqkit-export-test/forecaster"
+    data = exported["data"]
+    export_lib.export_forecaster(exported["model"], data.scaler(), path, INPUT_LENGTH, HORIZON,
+                                 input_columns=data.columns,
+                                 target_columns=data.target_columns)
+    assert os.listdir(tmp_path) == []
+    served = tf.saved_model.load(path).signatures["serving_default"](
+        window=tf.constant(exported["raw"]))["forecast"].numpy()
+    np.testing.assert_allclose(served, exported["expected"], rtol=1e-4, atol=1e-4)

@@ -181,6 +181,8 @@ def test_greedy_generate_equals_python_greedy_with_keras(word_lm, served):
     assert greedy["tokens"] == expected
     assert greedy["token_ids"] == [word_lm["vocab"].id_of(token) for token in expected]
     assert greedy["text"] == " ".join(expected)
+    # The in-graph rendering is seqkit.data.text.detokenize's (word level: <eos> literal).
+    assert greedy["text"] == text_data.detokenize(expected, "word")
     # The unknown word went through the in-graph table's default: <unk>.
     assert served["greedy_unk"] == greedy
     # Not a degenerate model that repeats one token from the start.
@@ -352,9 +354,44 @@ def test_char_level_generate_maps_lines_and_unicode_in_graph(tmp_path):
     assert [t.decode() for t in out["tokens"].numpy()] == expected
     assert out["text"].numpy().decode() == "".join(
         "\n" if token == "<eos>" else token for token in expected)
+    assert out["text"].numpy().decode() == text_data.detokenize(expected, "char")
+    assert "<eos>" in expected  # the line-break rendering was exercised
+    # Invalid UTF-8 is named as such (it used to reach the unknown-token check).
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"`prompt` must be UTF-8 text.*\[a\ufffdb\]"):
+        run(b"a\xffb")
     with pytest.raises(tf.errors.InvalidArgumentError,
                        match=r"not in the vocabulary, which has no <unk>.*\[z x\]"):
         run("abzcx")
+
+
+def test_score_without_tokens_and_prompt_not_utf8_get_signature_errors(word_lm):
+    """Misuse the export's checks catch up front, instead of an internal
+    "empty list" error or a UnicodeDecodeError in the client."""
+    lm = tf.saved_model.load(word_lm["path"])
+    score = r"in the signature score\(tokens: TensorSpec\(shape=\(None, None\), dtype=tf.int32\)\)"
+    for shape, call in (([1, 0], lambda t: lm.signatures["score"](tokens=t)),
+                        ([3, 0], lm.score)):
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"`tokens` must hold at least one token per row \(time >= 1\) "
+                                 + score + r"; got `tokens` of shape\] \[" + " ".join(
+                                     map(str, shape)) + r"\]"):
+            call(tf.zeros(shape, tf.int32))
+    # An empty batch of non-empty rows is not misuse.
+    assert lm.signatures["score"](tokens=tf.zeros([0, 4], tf.int32))["log_probs"].shape == (
+        0, 4, 20)
+
+    def generate(prompt):
+        return lm.signatures["generate"](prompt=tf.constant(prompt), num_tokens=tf.constant(3),
+                                         temperature=tf.constant(0.0), seed=tf.constant(0))
+
+    # Word level with <unk>: the bad byte would silently have become <unk>.
+    with pytest.raises(tf.errors.InvalidArgumentError) as error:
+        generate(b"the \xff\xfe cat")
+    message = str(error.value)  # a str: the message itself decodes
+    assert "`prompt` must be UTF-8 text in the signature generate(prompt: TensorSpec" in message
+    assert "[the \ufffd\ufffd cat]" in message
+    assert len(generate("the caf\u00e9 cat")["token_ids"].numpy()) == 3  # valid UTF-8 is fine
 
 
 def _write_corpus(folder, lines=40, seed=0):
@@ -390,7 +427,10 @@ def test_trained_run_exports_through_flag_and_from_checkpoint(tmp_path):
             results["test_perplexity"], rel=1e-5)
     np.testing.assert_allclose(scores["checkpoint"], scores["flag"], rtol=1e-5, atol=1e-5)
     with open(os.path.join(checkpoint_export, "assets", "metadata.json")) as handle:
-        assert handle.read().count("ckpt-1") == 1
+        metadata = json.load(handle)
+    # The best-validation checkpoint (what the test metrics describe), not merely the latest.
+    assert metadata["checkpoint"] == os.path.abspath(
+        tf.train.latest_checkpoint(os.path.join(train_dir, "best")))
 
     # The restore mattered: the same flags without the checkpoint score differently.
     with open(os.path.join(train_dir, "flags.json")) as handle:

@@ -1,9 +1,8 @@
-"""Named configurations of the forecasting experiment.
+"""The forecasting experiment's settings (``Config``) and presets (``--config``).
 
-A ``Config`` holds every setting of a run; ``python -m experiments.forecast``
-starts from ``--config`` (default ``"default"``) and overrides the fields whose
-flags are given on the command line. ``validate`` checks a config and names the
-flag of any bad value.
+Every field is a flag of ``python -m experiments.forecast`` (``seqkit.runs``
+generates them); the flags given override the preset's values, and
+``validate`` adds the checks that involve several fields.
 
 * ``default``: the built-in synthetic series (input 96, horizon 96): a GRU over
   24-step segments of the mixed series (targets + calendar features), a direct
@@ -18,74 +17,91 @@ Example:
     >>> cfg = get_config("etth1")
     >>> cfg.dataset, cfg.decoder, cfg.segment_length
     ('etth1', 'parallel', 24)
-    >>> dataclasses.replace(cfg, cell="lstm").cell
+    >>> cfg.replace(cell="lstm").cell
     'lstm'
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Tuple
+
+from seqkit import runs
 
 DATASETS = ("synthetic", "etth1", "csv")
 MODES = ("M", "S", "MS")
 FILLS = ("error", "ffill", "interpolate")
 LOSSES = ("mse", "mae")
-STRATEGIES = ("default", "mirrored", "multi_worker")
 CELLS = ("elman", "lstm", "gru", "clockwork")
 DECODERS = ("direct", "parallel", "autoregressive")
 INSTANCE_NORMS = ("none", "last", "mean")
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(runs.RunConfig):
     """Every setting of one run; the field names are the flag names."""
 
-    # Data.
-    dataset: str = "synthetic"          # synthetic | etth1 | csv (set by --csv)
-    csv: Optional[str] = None
-    data_dir: Optional[str] = None
-    date_column: Optional[str] = None
-    targets: Optional[Tuple[str, ...]] = None     # default: every numeric column
-    features: Optional[Tuple[str, ...]] = None
-    target: Optional[str] = None                  # the one target of modes S / MS
-    fill: str = "error"
-    mode: str = "M"
-    input_length: int = 96
-    horizon: int = 96
-    season: int = 24
-    synthetic_rows: int = 17472
+    # Data (the data fingerprint, not the path, decides whether a run may resume).
+    dataset: str = runs.field("synthetic", "Built-in data when --csv is not given.",
+                              choices=DATASETS)
+    csv: str = runs.field("", "A CSV file to forecast (replaces --dataset).", resumable=True)
+    data_dir: str = runs.field("", "Folder with ETTh1.csv or ETT-small/ETTh1.csv.",
+                               resumable=True)
+    date_column: str = runs.field("", "CSV date column (default: a column named date, "
+                                  "datetime, timestamp or time, if any).")
+    targets: tuple[str, ...] = runs.field((), "CSV columns to forecast (default: every "
+                                          "numeric column except the date and --features).")
+    features: tuple[str, ...] = runs.field((), "CSV input-only columns (not forecast).")
+    target: str = runs.field("", "The one target of --mode=S/MS (default: the last target).")
+    fill: str = runs.field("error", "What to do with missing or non-finite values in the CSV.",
+                           choices=FILLS)
+    coerce: bool = runs.field(False, "Read non-numeric cells of numeric CSV columns as missing "
+                              "(then handled by --fill) instead of failing.")
+    encoding: str = runs.field("utf-8", "Text encoding of the CSV file.",
+                               check=runs.text_encoding, resumable=True)
+    mode: str = runs.field("M", "M: all -> all targets; S: target -> target; MS: all -> "
+                           "target.", choices=MODES)
+    input_length: int = runs.field(96, "Input window length L.", lower=1)
+    horizon: int = runs.field(96, "Forecast horizon H.", lower=1)
+    season: int = runs.field(24, "Season of the seasonal-naive baseline.", lower=1,
+                             resumable=True)
+    synthetic_rows: int = runs.field(17472, "Rows of the synthetic series.", lower=1)
     # Model.
-    cell: str = "gru"
-    num_layers: int = 1
-    hidden_size: int = 64
-    bidirectional: bool = False
-    dropout: float = 0.3
-    recurrent_dropout: float = 0.0
-    segment_length: int = 24
-    channel_independent: bool = False
-    instance_norm: str = "none"
-    decoder: str = "direct"
-    clockwork_periods: Optional[Tuple[int, ...]] = None
+    cell: str = runs.field("gru", "Recurrent cell of the encoder.", choices=CELLS)
+    num_layers: int = runs.field(1, "Recurrent layers.", lower=1)
+    hidden_size: int = runs.field(64, "Units per layer (and segment embedding).", lower=1)
+    bidirectional: bool = runs.field(False, "Bidirectional encoder (--decoder=direct only).")
+    dropout: float = runs.field(0.3, "Dropout between layers and before the output.",
+                                lower=0, below=1)
+    recurrent_dropout: float = runs.field(0.0, "Variational recurrent dropout.", lower=0,
+                                          below=1)
+    segment_length: int = runs.field(24, "Steps per recurrent step (SegRNN segments, "
+                                     "linearly embedded); 0 = one step per time step.", lower=0)
+    channel_independent: bool = runs.field(False, "One series per target channel (shared "
+                                           "weights) instead of one mixed one.")
+    instance_norm: str = runs.field("none", "Subtract each window's last value or mean per "
+                                    "target, add it back.", choices=INSTANCE_NORMS)
+    decoder: str = runs.field("direct", "direct: Dense to all steps; parallel: SegRNN's "
+                              "positional parallel decoder; autoregressive: piece by piece, "
+                              "feeding forecasts back.", choices=DECODERS)
+    clockwork_periods: tuple[int, ...] = runs.field((), "Clockwork module periods, e.g. "
+                                                    "1,2,4,8.", lower=1)
     # Training.
-    epochs: int = 30
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    lr_decay: float = 0.9
-    patience: int = 5
-    loss: str = "mse"
-    max_grad_norm: float = 0.0
-    seed: int = 0
-    strategy: str = "default"
-    num_cpu_devices: Optional[int] = None
+    epochs: int = runs.field(30, "Maximum epochs.", lower=1, resumable=True)
+    batch_size: int = runs.field(64, "Global batch size (over all replicas).", lower=1)
+    learning_rate: float = runs.field(1e-3, "Adam learning rate of epoch 1.", above=0)
+    lr_decay: float = runs.field(0.9, "Learning rate factor per epoch.", above=0, upper=1)
+    patience: int = runs.field(5, "Early stopping: epochs without a better validation loss.",
+                               lower=1, resumable=True)
+    loss: str = runs.field("mse", "Training loss (and the validation loss that picks the best "
+                           "epoch).", choices=LOSSES)
+    max_grad_norm: float = runs.field(0.0, "Global gradient norm clip (0 = none).", lower=0)
     # Outputs.
-    export_dir: Optional[str] = None
-    plot: bool = False
+    export_dir: str = runs.field("", "Write a SavedModel (raw window -> raw forecast) here.",
+                                 resumable=True)
+    plot: bool = runs.field(False, "Write <train_dir>/forecast.png (needs matplotlib).",
+                            resumable=True)
 
-    def to_dict(self):
-        return dataclasses.asdict(self)
 
-
-CONFIGS = {
+PRESETS = {
     "default": Config(),
     # SegRNN's design (Lin et al. 2023) with d_model 256 instead of 512: a 4x
     # cheaper epoch (~40 s instead of ~200 s on 2 busy CPU cores). The L1
@@ -99,108 +115,54 @@ CONFIGS = {
                    hidden_size=8, segment_length=6, epochs=2, batch_size=64,
                    patience=2),
 }
-
-# Fields that may change between a run and its resumption without changing
-# what was trained (a longer --epochs continues training; outputs are extra).
-RESUMABLE_CHANGES = ("epochs", "patience", "export_dir", "plot", "strategy",
-                     "num_cpu_devices", "data_dir", "csv")
+CONFIGS = PRESETS  # the older name
 
 
 def get_config(name: str = "default") -> Config:
     """The named ``Config`` (``"default"``, ``"etth1"`` or ``"test"``)."""
-    if name not in CONFIGS:
-        raise ValueError(f"--config: expected one of {sorted(CONFIGS)}, got {name!r}")
-    return CONFIGS[name]
-
-
-def _positive(config, *names):
-    for name in names:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"--{name}: expected a positive integer, got {value!r}")
-
-
-def _choice(config, name, choices):
-    value = getattr(config, name)
-    if value not in choices:
-        raise ValueError(f"--{name}: expected one of {list(choices)}, got {value!r}")
+    if name not in PRESETS:
+        raise runs.UsageError(f"--config: expected one of {sorted(PRESETS)}, got {name!r}")
+    return PRESETS[name]
 
 
 def validate(config: Config) -> Config:
-    """Check every field (errors name the flag, the expected and the received value).
+    """The checks that involve several fields (each field is checked by its declaration).
 
-    A ``csv`` path makes ``dataset`` "csv". Returns the checked config.
+    A ``csv`` path makes ``dataset`` "csv". Returns the checked config;
+    errors are ``runs.UsageError`` naming the flag, the expected and the
+    received value.
     """
+    error = runs.UsageError
+    runs.check_config(config)
     if config.csv:
         if config.dataset not in ("csv", "synthetic"):
-            raise ValueError(f"--csv and --dataset: expected one data source, got "
-                             f"--csv={config.csv!r} and --dataset={config.dataset!r}")
-        config = dataclasses.replace(config, dataset="csv")
-    _choice(config, "dataset", DATASETS)
+            raise error(f"--csv and --dataset: expected one data source, got "
+                        f"--csv={config.csv!r} and --dataset={config.dataset!r}")
+        config = config.replace(dataset="csv")
     if config.dataset == "csv" and not config.csv:
-        raise ValueError("--csv: expected a CSV file path with --dataset=csv, got none")
+        raise error("--csv: expected a CSV file path with --dataset=csv, got none")
     if config.dataset == "etth1" and not config.data_dir:
-        raise ValueError("--data_dir: expected the folder holding ETTh1.csv (or "
-                         "ETT-small/ETTh1.csv) with --dataset=etth1, got none")
-    for name in ("date_column", "targets", "features"):
+        raise error("--data_dir: expected the folder holding ETTh1.csv (or "
+                    "ETT-small/ETTh1.csv) with --dataset=etth1, got none")
+    for name in ("date_column", "targets", "features", "coerce"):
         if getattr(config, name) and config.dataset != "csv":
-            raise ValueError(f"--{name}: only applies to --csv data, got --{name}="
-                             f"{getattr(config, name)!r} with --dataset={config.dataset!r}")
-    _choice(config, "mode", MODES)
-    if config.target is not None and config.mode == "M":
-        raise ValueError(f"--target: expected no --target in --mode=M (every target is "
-                         f"forecast; use --mode=S or MS), got {config.target!r}")
-    _choice(config, "fill", FILLS)
-    _positive(config, "input_length", "horizon", "season", "synthetic_rows", "num_layers",
-              "hidden_size", "epochs", "batch_size", "patience")
+            raise error(f"--{name}: only applies to --csv data, got --{name}="
+                        f"{getattr(config, name)!r} with --dataset={config.dataset!r}")
+    if config.target and config.mode == "M":
+        raise error(f"--target: expected no --target in --mode=M (every target is "
+                    f"forecast; use --mode=S or MS), got {config.target!r}")
     if config.season > config.input_length:
-        raise ValueError(f"--season: expected at most --input_length={config.input_length} "
-                         f"(seasonal-naive repeats the last season of the input), got "
-                         f"{config.season}")
-    _choice(config, "cell", CELLS)
-    _choice(config, "decoder", DECODERS)
-    _choice(config, "instance_norm", INSTANCE_NORMS)
-    _choice(config, "loss", LOSSES)
-    _choice(config, "strategy", STRATEGIES)
-    for name in ("dropout", "recurrent_dropout"):
-        value = getattr(config, name)
-        if not 0 <= value < 1:
-            raise ValueError(f"--{name}: expected a rate in [0, 1), got {value!r}")
-    if config.segment_length < 0 or (config.segment_length
-                                     and config.input_length % config.segment_length):
-        raise ValueError(f"--segment_length: expected 0 (no segments) or a divisor of "
-                         f"--input_length={config.input_length}, got {config.segment_length}")
+        raise error(f"--season: expected at most --input_length={config.input_length} "
+                    f"(seasonal-naive repeats the last season of the input), got "
+                    f"{config.season}")
+    if config.segment_length and config.input_length % config.segment_length:
+        raise error(f"--segment_length: expected 0 (no segments) or a divisor of "
+                    f"--input_length={config.input_length}, got {config.segment_length}")
     if config.bidirectional and config.decoder != "direct":
-        raise ValueError(f"--decoder: the {config.decoder!r} decoder continues the encoder's "
-                         f"recurrence, which a bidirectional encoder cannot; expected "
-                         f"--decoder=direct with --bidirectional, got {config.decoder!r}")
-    if not config.learning_rate > 0:
-        raise ValueError(f"--learning_rate: expected a positive number, got "
-                         f"{config.learning_rate!r}")
-    if not 0 < config.lr_decay <= 1:
-        raise ValueError(f"--lr_decay: expected a factor in (0, 1], got {config.lr_decay!r}")
-    if config.max_grad_norm < 0:
-        raise ValueError(f"--max_grad_norm: expected >= 0 (0 = no clipping), got "
-                         f"{config.max_grad_norm!r}")
-    if config.num_cpu_devices is not None and config.num_cpu_devices < 1:
-        raise ValueError(f"--num_cpu_devices: expected a positive integer, got "
-                         f"{config.num_cpu_devices!r}")
+        raise error(f"--decoder: the {config.decoder!r} decoder continues the encoder's "
+                    f"recurrence, which a bidirectional encoder cannot; expected "
+                    f"--decoder=direct with --bidirectional, got {config.decoder!r}")
     if config.clockwork_periods and config.cell != "clockwork":
-        raise ValueError(f"--clockwork_periods: only applies to --cell=clockwork, got "
-                         f"--cell={config.cell!r}")
+        raise error(f"--clockwork_periods: only applies to --cell=clockwork, got "
+                    f"--cell={config.cell!r}")
     return config
-
-
-def override(config: Config, values: dict) -> Config:
-    """``config`` with ``values`` (flag name -> parsed value) replaced; lists become tuples.
-
-    Example:
-        >>> override(get_config("default"), {"cell": "lstm", "targets": ["a"]}).targets
-        ('a',)
-    """
-    fields = {f.name for f in dataclasses.fields(Config)}
-    unknown = sorted(set(values) - fields)
-    if unknown:
-        raise ValueError(f"values: expected Config fields, got unknown names {unknown}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return dataclasses.replace(config, **values)

@@ -6,9 +6,11 @@ Example:
 """
 from __future__ import annotations
 
-import os
+import io
 
 import numpy as np
+
+from seqkit import runs
 
 
 def plot_forecasts(windows, forecast: np.ndarray, path: str, num_windows: int = 3,
@@ -18,7 +20,8 @@ def plot_forecasts(windows, forecast: np.ndarray, path: str, num_windows: int = 
     Args:
         windows: the test ``Windows`` (standardized, with their scaler).
         forecast: the model's standardized forecast ``[n, horizon, targets]``.
-        path: the PNG to write (atomically: temporary file, then rename).
+        path: the PNG to write (atomically, through ``seqkit.runs``: any
+            TensorFlow filesystem).
         num_windows: windows shown, spread evenly over the test split.
         max_targets: target columns shown.
         target_names: column names for the titles.
@@ -59,14 +62,11 @@ def plot_forecasts(windows, forecast: np.ndarray, path: str, num_windows: int = 
             axis.tick_params(labelsize=7)
     axes[0, 0].legend(fontsize=7, loc="upper left")
     figure.tight_layout()
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    temp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    buffer = io.BytesIO()
     try:
-        figure.savefig(temp, format="png", dpi=90)
-        os.replace(temp, path)
+        figure.savefig(buffer, format="png", dpi=90)
     finally:
         plt.close(figure)
-        if os.path.exists(temp):
-            os.remove(temp)
+    # Atomic, with the user's umask, on any TensorFlow filesystem (gs://...).
+    runs.atomic_write_text(path, buffer.getvalue())
     return path

@@ -1,54 +1,48 @@
-"""Training and evaluation of the recurrent forecaster: ``train_and_evaluate(config, workdir)``.
-
-Steps, all driven by a ``configs.Config``:
+"""The forecasting experiment on the ``seqkit.runs`` harness: data, model, steps, metrics.
 
 1. Data (``load_data``): the synthetic series, ETTh1 (standard protocol) or any
    CSV (``seqkit.data.timeseries.load_csv``: dates parsed and sorted, duplicated
-   timestamps, gaps and NaNs reported, chronological 70/10/20 split). Scaling is
-   fitted on the training rows only. Bad input raises a ValueError naming the
-   flag before any model is built.
+   timestamps, gaps, NaNs and non-numeric cells reported, chronological
+   70/10/20 split). Scaling is fitted on the training rows only. Bad input
+   raises a ValueError naming the flag before anything is written.
 2. Baselines (``baseline_forecasts``) on exactly the test windows the model is
    scored on: repeat-last, seasonal-naive and the channel-shared linear model
    (ridge strength chosen on validation).
-3. Training (``fit``): Keras ``model.fit`` under a ``tf.distribute`` strategy
-   on a ``tf.data`` pipeline. ``batch_size`` is the *global* batch (split across
-   replicas), so the learning rate keeps its meaning. Every epoch ends with a
-   checkpoint (``seqkit.distribute.ChiefCheckpointManager`` over
-   ``tf.train.CheckpointManager``, whose ``checkpoint`` index file is replaced
-   only after the new files are complete: model, optimizer, dropout seeds,
-   epoch counter, early-stopping state and the best weights), kept by the chief
-   only; re-running the same command resumes after the last completed
-   epoch and, the shuffling being a function of (seed, epoch), ends with the same
-   weights as a run that was never interrupted. Early stopping on the
-   validation loss restores the best weights. A NaN loss stops with
-   ``seqkit.runs.NonFiniteLossError``.
-4. Report: MSE/MAE of the model and of the baselines, on standardized values and
-   in original units (``format_table``); on the synthetic series also the exact
-   error floor. ``results.json`` (chief only), an optional plot and SavedModel.
+3. Training (``ForecastExperiment.train_epoch``): a custom step under the
+   ``tf.distribute`` strategy; ``batch_size`` is the *global* batch, each
+   replica takes its rows of it (``seqkit.distribute.rows_of_replica``), the
+   gradient is that of the mean loss over the batch's windows, clipped by the
+   global norm of the replicas' sum. The row order of an epoch is a function of
+   (seed, epoch), so a resumed run ends like an uninterrupted one. Adam with
+   learning rate ``learning_rate · lr_decay^(epoch − 1)``. The validation loss
+   (``--loss``) picks the best epoch; early stopping after ``patience`` epochs
+   without improvement.
+4. Report: MSE/MAE of the model (best-validation weights) and of the
+   baselines, standardized and in original units (``format_table``); on the
+   synthetic series also the exact error floor. Optional plot and SavedModel.
+
+Flags, train dir, resume, checkpoints, chief-only writes, logs, errors and
+results are ``seqkit.runs``'s.
 
 Example:
     >>> from experiments.forecast import configs, train
     >>> results = train.train_and_evaluate(configs.get_config("test"), "/tmp/fc")  # doctest: +SKIP
-    >>> sorted(results)[:3]                                                        # doctest: +SKIP
-    ['best_epoch', 'best_val_loss', 'cell']
+    >>> results["test_mse"] < results["repeat_mse"]                               # doctest: +SKIP
+    True
 """
 from __future__ import annotations
 
 import dataclasses
-import json
+import hashlib
 import math
 import os
-import time
 
 import numpy as np
-from absl import logging
 
 from experiments.forecast import configs as configs_lib
 from seqkit import baselines
 from seqkit import runs
 from seqkit.data import timeseries as ts
-
-CHECKPOINT_SUBDIR = "checkpoints"
 
 
 # --------------------------------------------------------------------------
@@ -88,10 +82,11 @@ def load_data(config: configs_lib.Config) -> Data:
         if not os.path.isfile(config.csv):
             raise ValueError(f"--csv: expected an existing CSV file, got {config.csv!r}")
         try:
-            series = ts.load_csv(config.csv, date_column=config.date_column,
+            series = ts.load_csv(config.csv, date_column=config.date_column or None,
                                  targets=list(config.targets) if config.targets else None,
                                  features=list(config.features) if config.features else None,
-                                 fill=config.fill)
+                                 fill=config.fill, encoding=config.encoding,
+                                 coerce=config.coerce)
         except ValueError as error:
             # load_csv names its arguments; the user knows them as flags.
             raise ValueError(f"--csv={config.csv!r}: {_as_flags(str(error))}") from error
@@ -102,7 +97,7 @@ def load_data(config: configs_lib.Config) -> Data:
                 f"window needs {needed} rows, but {config.csv!r} has only {series.n_rows}")
     if series.report is not None:
         series.report.log()
-    if config.target is not None and config.target not in series.target_columns:
+    if config.target and config.target not in series.target_columns:
         raise ValueError(f"--target: expected one of the target columns "
                          f"{list(series.target_columns)}, got {config.target!r}")
 
@@ -110,7 +105,7 @@ def load_data(config: configs_lib.Config) -> Data:
     for split in ts.SPLITS:
         try:
             windows[split] = series.windows(split, config.input_length, config.horizon,
-                                            mode=config.mode, target=config.target)
+                                            mode=config.mode, target=config.target or None)
         except ValueError as error:
             start, end = series.borders[split]
             raise ValueError(
@@ -188,199 +183,203 @@ def format_table(results: dict) -> str:
 
 
 # --------------------------------------------------------------------------
-# Training
+# Training and evaluation steps
 # --------------------------------------------------------------------------
-def _epoch_orders(n: int, seed: int, epochs: range) -> np.ndarray:
-    """Row order of every epoch in ``epochs``: a permutation drawn from (seed, epoch).
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """Row order of ``epoch`` (from 1): a permutation drawn from (seed, epoch).
 
     A pure function of the epoch number, so that a resumed run sees the same
-    batches as an uninterrupted one (a tf.data shuffle would restart its
-    sequence of permutations at the first resumed epoch).
+    batches as an uninterrupted one.
     """
-    return np.stack([np.random.default_rng([seed, epoch]).permutation(n) for epoch in epochs])
+    return np.random.default_rng([seed, epoch - 1]).permutation(n)
 
 
-def _train_dataset(tf, windows, config, first_epoch):
-    """Batches of epochs first_epoch .. epochs-1; each epoch's last batch may be short."""
-    n = windows.n
-    order = _epoch_orders(n, config.seed, range(first_epoch, config.epochs)).astype(np.int32)
-    inputs, targets = tf.constant(windows.inputs), tf.constant(windows.targets)
+def row_losses(kind, prediction, truth):
+    """Per-window loss ``[batch]``: the mean squared (``mse``) or absolute (``mae``) error."""
+    import tensorflow as tf
 
-    def epoch_batches(rows):
-        return tf.data.Dataset.from_tensor_slices(rows).batch(config.batch_size)
-
-    return (tf.data.Dataset.from_tensor_slices(order)
-            .flat_map(epoch_batches)
-            .map(lambda rows: (tf.gather(inputs, rows), tf.gather(targets, rows)))
-            .prefetch(2))
+    error = prediction - truth
+    per_value = tf.square(error) if kind == "mse" else tf.abs(error)
+    return tf.reduce_mean(per_value, axis=[1, 2])
 
 
-def _eval_dataset(tf, windows, batch_size):
-    return tf.data.Dataset.from_tensor_slices((windows.inputs, windows.targets)).batch(batch_size)
+def make_train_step(model, optimizer, strategy, config):
+    """A compiled distributed step: (x, y, weights, total weight) -> Σ weighted window losses.
 
-
-class _TrainingState:
-    """Epoch counter, early-stopping state and best weights, all checkpointed."""
-
-    def __init__(self, tf, model):
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_epoch")
-        self.best_val_loss = tf.Variable(math.inf, dtype=tf.float64, trainable=False,
-                                         name="best_val_loss")
-        self.wait = tf.Variable(0, dtype=tf.int64, trainable=False, name="wait")
-        self.stopped = tf.Variable(False, trainable=False, name="stopped")
-        self.best_weights = [tf.Variable(np.asarray(w), trainable=False, name=f"best_{i}")
-                             for i, w in enumerate(model.get_weights())]
-
-    def variables(self):
-        return [self.epoch, self.best_epoch, self.best_val_loss, self.wait, self.stopped,
-                *self.best_weights]
-
-    def trackables(self):
-        return dict(epoch=self.epoch, best_epoch=self.best_epoch,
-                    best_val_loss=self.best_val_loss, wait=self.wait, stopped=self.stopped,
-                    best_weights=self.best_weights)
-
-
-def _make_callback(keras, config, state, manager, total_start):
-    class EpochEnd(keras.callbacks.Callback):
-        """Per epoch: learning rate, NaN check, early stopping, checkpoint, progress line."""
-
-        def on_epoch_begin(self, epoch, logs=None):
-            # A function of the epoch number (not a running product) so that a
-            # resumed run uses the same rate.
-            self.model.optimizer.learning_rate.assign(
-                config.learning_rate * config.lr_decay ** epoch)
-            self._start = time.time()
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            step = int(self.model.optimizer.iterations.numpy())
-            loss = runs.check_finite(logs["loss"], step, manager.directory)
-            val_loss = runs.check_finite(logs["val_loss"], step, manager.directory)
-            if val_loss < float(state.best_val_loss.numpy()):
-                state.best_val_loss.assign(val_loss)
-                state.best_epoch.assign(epoch + 1)
-                state.wait.assign(0)
-                for variable, weight in zip(state.best_weights, self.model.get_weights()):
-                    variable.assign(weight)
-            else:
-                state.wait.assign_add(1)
-            if int(state.wait.numpy()) >= config.patience:
-                state.stopped.assign(True)
-                self.model.stop_training = True
-            state.epoch.assign(epoch + 1)
-            manager.save(checkpoint_number=epoch + 1)
-            logging.info(
-                "epoch %d/%d: loss %.4f, val_loss %.4f (best %.4f at epoch %d), lr %.2e, "
-                "%.1fs (total %.0fs)%s", epoch + 1, config.epochs, loss, val_loss,
-                float(state.best_val_loss.numpy()), int(state.best_epoch.numpy()),
-                config.learning_rate * config.lr_decay ** epoch, time.time() - self._start,
-                time.time() - total_start,
-                ", early stop" if self.model.stop_training else "")
-
-    return EpochEnd()
-
-
-def _check_resume(workdir: str, config: configs_lib.Config) -> None:
-    """Refuse to resume a checkpoint trained with other settings."""
-    path = os.path.join(workdir, "flags.json")
-    if not os.path.exists(os.path.join(workdir, CHECKPOINT_SUBDIR, "checkpoint")) \
-            or not os.path.exists(path):
-        return
-    with open(path, encoding="utf-8") as handle:
-        previous = json.load(handle)
-    current = json.loads(json.dumps(config.to_dict()))
-    changed = sorted(k for k in current if k not in configs_lib.RESUMABLE_CHANGES
-                     and previous.get(k) != current[k])
-    if changed:
-        details = ", ".join(f"--{k}={previous.get(k)!r} -> {current[k]!r}" for k in changed)
-        raise ValueError(
-            f"--train_dir={workdir!r} holds a checkpoint trained with other settings "
-            f"({details}); use a new --train_dir, or the same flags to resume")
-
-
-def fit(model_fn, data: Data, config: configs_lib.Config, workdir: str, strategy):
-    """Train (or resume) under ``strategy``; return (model, training summary).
-
-    ``model_fn()`` builds the model; it is called under ``strategy.scope()``.
-    Checkpoints go through ``seqkit.distribute.ChiefCheckpointManager``: only
-    the chief keeps files in ``<workdir>/checkpoints``. A run that stopped early
-    is final: re-running it (even with a larger ``epochs``) only re-evaluates.
+    Every replica holds ``batch_size / replicas`` rows of the global batch; the
+    epoch's last, short batch is padded with rows of weight 0, so every step has
+    the same shapes and the gradient is that of the mean loss over the real
+    windows: ``Σ_rows w·loss / Σ w``, summed over the replicas.
     """
-    import keras
     import tensorflow as tf
 
     from seqkit import distribute
 
-    with strategy.scope():
-        model = model_fn()
-        optimizer = keras.optimizers.Adam(
-            learning_rate=config.learning_rate,
-            global_clipnorm=config.max_grad_norm or None)
-        model.compile(optimizer=optimizer, loss=config.loss, jit_compile=False)
-        # Create the optimizer's slots now so that a checkpoint can fill them.
-        optimizer.build(model.trainable_variables)
-    # Plain (not mirrored) variables: only the callback reads and writes them.
-    state = _TrainingState(tf, model)
-    # Dropout seed states are layer variables but not weights: checkpoint them
-    # too (TensorFlow's object graph does not reach Keras 3's SeedGenerators),
-    # or a resumed run would draw other dropout masks.
-    weight_ids = {id(v) for v in model.weights}
-    rng_states = [v for v in model.variables if id(v) not in weight_ids]
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, rng=rng_states,
-                                     **state.trackables())
-    # Every worker saves (a collective under MultiWorkerMirroredStrategy); only
-    # the chief keeps the files, and on resume its values are broadcast.
-    manager = distribute.ChiefCheckpointManager(
-        checkpoint, os.path.join(workdir, CHECKPOINT_SUBDIR), strategy,
-        variables=list(model.variables) + list(optimizer.variables) + state.variables(),
-        max_to_keep=2)
-    latest = manager.restore()
-    if latest:
-        logging.info("resumed from %s (epoch %d, best val_loss %.4f at epoch %d)", latest,
-                     int(state.epoch.numpy()), float(state.best_val_loss.numpy()),
-                     int(state.best_epoch.numpy()))
-    first_epoch = int(state.epoch.numpy())
-    start = time.time()
-    if first_epoch < config.epochs and not bool(state.stopped.numpy()):
-        steps = math.ceil(data.train.n / config.batch_size)
-        model.fit(_train_dataset(tf, data.train, config, first_epoch),
-                  epochs=config.epochs, initial_epoch=first_epoch, steps_per_epoch=steps,
-                  validation_data=_eval_dataset(tf, data.val, config.batch_size),
-                  callbacks=[_make_callback(keras, config, state, manager, start)],
-                  shuffle=False, verbose=0)
-    # Evaluate the weights of the best validation epoch.
-    model.set_weights([v.numpy() for v in state.best_weights])
-    summary = {
-        "epochs_completed": int(state.epoch.numpy()),
-        "best_epoch": int(state.best_epoch.numpy()),
-        "best_val_loss": float(state.best_val_loss.numpy()),
-        "early_stopped": bool(state.stopped.numpy()),
-        "resumed_from_epoch": first_epoch,
-        "train_seconds": time.time() - start,
-    }
-    return model, summary
+    def replica_step(x, y, weights, total_weight):
+        with tf.GradientTape() as tape:
+            per_row = row_losses(config.loss, model(x, training=True), y)
+            loss = tf.reduce_sum(weights * per_row) / total_weight
+        variables = model.trainable_variables
+        distribute.apply_clipped_gradients(optimizer, tape.gradient(loss, variables),
+                                           variables, config.max_grad_norm)
+        return tf.reduce_sum(weights * per_row)
+
+    @tf.function
+    def step(x, y, weights, total_weight):
+        summed = strategy.run(replica_step, args=(x, y, weights, total_weight))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, summed, axis=None)
+
+    return step
 
 
-def predict(model, windows: ts.Windows, batch_size: int) -> np.ndarray:
-    """The model's standardized forecast ``[n, horizon, targets]`` of every window."""
-    return np.asarray(model.predict(windows.inputs, batch_size=batch_size, verbose=0),
-                      dtype=np.float64)
+def make_predict(model):
+    """A compiled ``x -> model(x, training=False)`` (one trace per batch shape)."""
+    import tensorflow as tf
+
+    return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
 
-# --------------------------------------------------------------------------
-# The experiment
-# --------------------------------------------------------------------------
-def train_and_evaluate(config: configs_lib.Config, workdir: str) -> dict:
-    """Run one experiment; return the results (also written to ``<workdir>/results.json``).
+def predict(model, windows: ts.Windows, batch_size: int, predict_fn=None) -> np.ndarray:
+    """The model's standardized forecast ``[n, horizon, targets]`` of every window.
+
+    Runs on each worker's own copy of the weights (identical on every worker).
+    """
+    predict_fn = predict_fn or make_predict(model)
+    parts = [np.asarray(predict_fn(windows.inputs[i:i + batch_size]), dtype=np.float64)
+             for i in range(0, windows.n, batch_size)]
+    return np.concatenate(parts, axis=0)
+
+
+class ForecastExperiment(runs.Experiment):
+    """``python -m experiments.forecast``: see the module docstring."""
+
+    name = "forecast"
+    Config = configs_lib.Config
+    presets = configs_lib.PRESETS
+    default_train_dir = "runs/forecast"
+    monitor, mode, throughput_unit = "loss", "min", "windows"
+
+    def validate(self, config):
+        return configs_lib.validate(config)
+
+    def load_data(self, config):
+        return load_data(config)
+
+    def fingerprint(self, config, data):
+        series = data.series
+        out = {"dataset": config.dataset, "columns": list(series.columns),
+               "targets": list(data.target_names), "inputs": list(data.input_names),
+               "rows": series.n_rows,
+               "values_sha256": hashlib.sha256(
+                   np.ascontiguousarray(series.values, dtype=np.float64).tobytes()).hexdigest()}
+        if config.dataset == "csv":
+            out["file"] = runs.file_digest(config.csv)
+        return out
+
+    def build(self, config, data):
+        import keras
+
+        from experiments.forecast import models
+
+        model = models.build_model(config, num_inputs=len(data.test.input_columns),
+                                   target_channels=data.test.target_channels)
+        return model, keras.optimizers.Adam(learning_rate=config.learning_rate)
+
+    def start(self, run):
+        data = run.data
+        print(f"data: {run.config.dataset}, mode {run.config.mode}, {data.train.n}/"
+              f"{data.val.n}/{data.test.n} train/val/test windows, inputs "
+              f"{list(data.input_names)}, targets {list(data.target_names)}", flush=True)
+        run.train_step = make_train_step(run.model, run.optimizer, run.strategy, run.config)
+        run.predict = make_predict(run.model)
+
+    def learning_rate(self, config, epoch):
+        # A function of the epoch number (not a running product): a resumed run
+        # uses the same rate.
+        return config.learning_rate * config.lr_decay ** (epoch - 1)
+
+    def train_epoch(self, run, epoch):
+        import tensorflow as tf
+
+        from seqkit import distribute
+
+        config, windows = run.config, run.data.train
+        size = config.batch_size
+        order = epoch_order(windows.n, config.seed, epoch)
+        steps = -(-windows.n // size)
+        progress = run.progress(steps)
+        total = 0.0
+        for step in range(steps):
+            rows = order[step * size:(step + 1) * size]
+            weights = np.zeros(size, np.float32)
+            weights[:len(rows)] = 1.0
+            rows = np.concatenate([rows, np.repeat(rows[:1], size - len(rows))])
+            x, y = windows.inputs[rows], windows.targets[rows]
+
+            def shard(array):
+                return run.per_replica(lambda i, n: tf.constant(
+                    distribute.rows_of_replica(array, i, n)))
+
+            loss_sum = run.train_step(shard(x), shard(y), shard(weights),
+                                      tf.constant(float(weights.sum())))
+            loss_sum = run.check_finite(loss_sum, f"{epoch}.{step}")
+            total += loss_sum
+            progress.update(step + 1, loss=total / min((step + 1) * size, windows.n))
+        return {"loss": total / windows.n, "windows": windows.n}
+
+    def evaluate(self, run, split):
+        windows = {"valid": run.data.val, "test": run.data.test}[split]
+        forecast = predict(run.model, windows, run.config.batch_size, run.predict)
+        if split == "test":
+            run.test_forecast = forecast
+        metrics = scores(forecast, windows)
+        if split == "valid":  # what the epoch line shows; the test split gets every score
+            metrics = {k: metrics[k] for k in ("mse", "mae")}
+        return {"loss": metrics[run.config.loss], **metrics}
+
+    def finish(self, run, results):
+        config, data = run.config, run.data
+        out = {"dataset": config.dataset, "mode": config.mode, "cell": config.cell,
+               "input_length": config.input_length, "horizon": config.horizon,
+               "n_test_windows": data.test.n}
+        for name, prediction in baseline_forecasts(data, config.season).items():
+            out.update({f"{name}_{k}": v for k, v in scores(prediction, data.test).items()})
+        if isinstance(data.series, ts.SyntheticSeries):
+            out.update(_floor(data, config))
+            out["ratio_to_floor"] = results["test_mse"] / out["floor_mse"]
+        if run.is_chief and config.plot:
+            from experiments.forecast import plot as plot_lib
+
+            out["plot"] = plot_lib.plot_forecasts(data.test, run.test_forecast,
+                                                  run.path("forecast.png"),
+                                                  target_names=data.target_names)
+        if run.is_chief and config.export_dir:
+            from seqkit.export import forecaster as export_lib
+
+            export_lib.export_forecaster(
+                run.model, data.series.scaler(), config.export_dir,
+                input_length=config.input_length, horizon=config.horizon,
+                input_columns=data.input_names, target_columns=data.target_names)
+            out["export_dir"] = config.export_dir
+        return out
+
+    def report(self, results):
+        return format_table(results)
+
+
+EXPERIMENT = ForecastExperiment()
+
+
+def train_and_evaluate(config: configs_lib.Config, train_dir: str) -> dict:
+    """``runs.run(EXPERIMENT, config, train_dir)``: train, evaluate, return the results.
 
     Keys: ``test_mse``, ``test_mae`` (standardized) and ``*_original`` (data
-    units) for the model (``test``) and the baselines (``repeat``,
-    ``seasonal_naive``, ``linear``); on the synthetic series ``floor_mse``,
-    ``floor_mae``, ``floor_standard_error``, ``oracle_mse`` (the optimal
-    forecast's error on these very windows) and ``ratio_to_floor``; training
-    facts (``epochs_completed``, ``best_epoch``, ``train_seconds``, ...).
+    units) for the model (``test``, from the best validation epoch's weights)
+    and the baselines (``repeat``, ``seasonal_naive``, ``linear``); on the
+    synthetic series ``floor_mse``, ``floor_mae``, ``floor_standard_error``,
+    ``oracle_mse`` (the optimal forecast's error on these very windows) and
+    ``ratio_to_floor``; the harness's (``best_epoch``, ``valid_loss``,
+    ``epochs_completed``, ``windows_per_second``, ...).
 
     Example:
         >>> from experiments.forecast import configs
@@ -388,60 +387,7 @@ def train_and_evaluate(config: configs_lib.Config, workdir: str) -> dict:
         >>> r["test_mse"] < r["repeat_mse"]                                 # doctest: +SKIP
         True
     """
-    from seqkit import distribute
-
-    wall_start = time.time()
-    config = configs_lib.validate(config)
-    data = load_data(config)          # bad input fails here, before any TensorFlow work
-    strategy = distribute.make_strategy(config.strategy, config.num_cpu_devices)
-    chief = distribute.is_chief(strategy)
-    if chief:
-        runs.prepare_train_dir(workdir)
-        _check_resume(workdir, config)
-        runs.write_config(workdir, config.to_dict())
-    runs.set_seed(config.seed)
-    logging.info("data: %s, mode %s, %d/%d/%d train/val/test windows, inputs %s, targets %s",
-                 config.dataset, config.mode, data.train.n, data.val.n, data.test.n,
-                 list(data.input_names), list(data.target_names))
-
-    from experiments.forecast import models
-
-    def model_fn():
-        return models.build_model(config, num_inputs=len(data.test.input_columns),
-                                  target_channels=data.test.target_channels)
-
-    model, summary = fit(model_fn, data, config, workdir, strategy)
-    forecast = predict(model, data.test, config.batch_size)
-
-    results = {"dataset": config.dataset, "mode": config.mode, "cell": config.cell,
-               "input_length": config.input_length, "horizon": config.horizon,
-               "n_test_windows": data.test.n, "n_parameters": int(model.count_params()),
-               "num_replicas": int(strategy.num_replicas_in_sync)}
-    results.update({f"test_{k}": v for k, v in scores(forecast, data.test).items()})
-    for name, prediction in baseline_forecasts(data, config.season).items():
-        results.update({f"{name}_{k}": v for k, v in scores(prediction, data.test).items()})
-    if isinstance(data.series, ts.SyntheticSeries):
-        results.update(_floor(data, config))
-        results["ratio_to_floor"] = results["test_mse"] / results["floor_mse"]
-    results.update(summary)
-
-    if chief:
-        if config.plot:
-            from experiments.forecast import plot as plot_lib
-            results["plot"] = plot_lib.plot_forecasts(
-                data.test, forecast, os.path.join(workdir, "forecast.png"),
-                target_names=data.target_names)
-        if config.export_dir:
-            from seqkit.export import forecaster as export_lib
-            export_lib.export_forecaster(
-                model, data.series.scaler(), config.export_dir,
-                input_length=config.input_length, horizon=config.horizon,
-                input_columns=data.input_names, target_columns=data.target_names)
-            results["export_dir"] = config.export_dir
-    results["wall_seconds"] = time.time() - wall_start
-    if chief:
-        runs.write_results(workdir, results)
-    return results
+    return runs.run(EXPERIMENT, config, train_dir)
 
 
 def _floor(data: Data, config: configs_lib.Config) -> dict:

@@ -1,4 +1,4 @@
-"""Hyper-parameter presets (``--config``), each overridable flag by flag.
+"""The language model's settings (``Config``) and presets (``--config``).
 
 ``small``, ``medium``, ``large`` and ``test`` are Zaremba, Sutskever & Vinyals
 (2014) / TensorFlow's PTB tutorial: SGD with learning rate 1, kept for
@@ -7,51 +7,65 @@ gradients clipped to global norm ``max_grad_norm``, weights uniform in
 ±``init_scale``, dropout (1 − keep_prob) on the non-recurrent connections.
 ``builtin`` is sized for the built-in grammar corpus: it reaches within 10% of
 that corpus's floor perplexity in a few minutes on 2 CPU cores.
+
+Every field is a flag of ``python -m experiments.lm`` (``seqkit.runs``); a flag
+given on the command line overrides the preset's value.
+
+Example:
+    >>> PRESETS["medium"].hidden_size, PRESETS["medium"].replace(cell="gru").cell
+    (650, 'gru')
 """
 
 import dataclasses
 
+from seqkit import runs
 
-@dataclasses.dataclass
-class Config:
-    cell: str = "lstm"
-    num_layers: int = 2
-    hidden_size: int = 200
-    num_steps: int = 20
-    batch_size: int = 20
-    epochs: int = 13
-    learning_rate: float = 1.0
-    lr_decay: float = 0.5
-    decay_after: int = 4
-    max_grad_norm: float = 5.0
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
-    tie_embeddings: bool = False
-    init_scale: float = 0.1
-    eval_batch_size: int = 1
-    # Data.
-    data_dir: str = ""
-    text_file: str = ""
-    level: str = "word"
-    # Run.
-    seed: int = 0
-    sample_tokens: int = 30
-    prompt: str = ""
-    temperature: float = 1.0
-    log_every: int = 100
-    strategy: str = "default"
-    num_cpu_devices: int = 0
-    export_dir: str = ""
-    progress: bool = True
-
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
+CELLS = ("lstm", "gru", "elman", "clockwork")
 
 
-CONFIGS = {
+@dataclasses.dataclass(frozen=True)
+class Config(runs.RunConfig):
+    # Model.
+    cell: str = runs.field("lstm", "Recurrent cell.", choices=CELLS)
+    num_layers: int = runs.field(2, "Recurrent layers.", lower=1)
+    hidden_size: int = runs.field(200, "Units per layer (and embedding size).", lower=1)
+    dropout: float = runs.field(0.0, "Dropout on non-recurrent connections.", lower=0, below=1)
+    recurrent_dropout: float = runs.field(0.0, "Variational dropout inside the recurrence.",
+                                          lower=0, below=1)
+    tie_embeddings: bool = runs.field(False, "Share input and output embeddings.")
+    init_scale: float = runs.field(0.1, "Uniform init range ±init_scale (0: Keras defaults).",
+                                   lower=0)
+    # Training.
+    epochs: int = runs.field(13, "Training epochs (rerun with more to continue).", lower=1,
+                             resumable=True)
+    num_steps: int = runs.field(20, "Truncated-BPTT window length.", lower=1)
+    batch_size: int = runs.field(20, "Parallel streams (global batch).", lower=1)
+    learning_rate: float = runs.field(1.0, "SGD learning rate.", above=0)
+    lr_decay: float = runs.field(0.5, "Learning-rate factor per epoch after --decay_after.",
+                                 above=0, upper=1)
+    decay_after: int = runs.field(4, "Epochs at the full learning rate.", lower=0)
+    max_grad_norm: float = runs.field(5.0, "Clip gradients to this global norm (0 = no "
+                                      "clipping).", lower=0)
+    eval_batch_size: int = runs.field(1, "Streams for valid/test (1 = one stream).", lower=1,
+                                      resumable=True)
+    # Data (the data fingerprint, not the path, decides whether a run may resume).
+    data_dir: str = runs.field("", "Folder with ptb.{train,valid,test}.txt, "
+                               "wiki.{train,valid,test}.tokens or {train,valid,test}.txt.",
+                               resumable=True)
+    text_file: str = runs.field("", "One raw text file, split 90/5/5.", resumable=True)
+    level: str = runs.field("word", "Tokens of --text_file.", choices=("word", "char"))
+    encoding: str = runs.field("utf-8", "Text encoding of the data files.",
+                               check=runs.text_encoding, resumable=True)
+    # Outputs.
+    sample_tokens: int = runs.field(30, "Tokens to generate after training.", lower=0,
+                                    resumable=True)
+    prompt: str = runs.field("", "Prompt for the generated sample.", resumable=True)
+    temperature: float = runs.field(1.0, "Sampling temperature (0 = greedy).", lower=0,
+                                    resumable=True)
+    export_dir: str = runs.field("", "Also export a SavedModel here.", resumable=True)
+
+
+PRESETS = {
     "small": Config(),
     "medium": Config(
         hidden_size=650, num_steps=35, epochs=39, decay_after=6, lr_decay=0.8,
@@ -70,32 +84,16 @@ CONFIGS = {
         decay_after=4, lr_decay=0.5, max_grad_norm=5.0, init_scale=0.1, eval_batch_size=16,
     ),
 }
+CONFIGS = PRESETS  # the name the README and older code use
 
 
 def get_config(name):
-    if name not in CONFIGS:
-        raise ValueError(
-            f"Received an invalid value for argument `config`, expected one of "
-            f"{sorted(CONFIGS)}, got {name!r}."
-        )
-    return CONFIGS[name].replace()
+    """A copy of preset ``name`` (a UsageError lists the presets for an unknown name)."""
+    if name not in PRESETS:
+        raise runs.UsageError(f"--config: expected one of {sorted(PRESETS)}, got {name!r}")
+    return PRESETS[name]
 
 
-# Flags whose value, when given, overrides the preset field of the same name.
-OVERRIDES = (
-    "cell", "num_layers", "hidden_size", "num_steps", "batch_size", "eval_batch_size",
-    "epochs", "learning_rate", "lr_decay", "decay_after", "max_grad_norm", "dropout",
-    "recurrent_dropout", "tie_embeddings", "init_scale", "sample_tokens",
-)
-RUN_FIELDS = ("data_dir", "text_file", "level", "seed", "prompt", "temperature",
-              "strategy", "num_cpu_devices", "export_dir", "progress")
-
-
-def resolve_config(values):
-    """A ``configs.Config`` from a mapping of flag names to values (None = unset)."""
-    builtin = not values.get("data_dir") and not values.get("text_file")
-    name = values.get("config") or ("builtin" if builtin else "small")
-    config = get_config(name)
-    changes = {k: values[k] for k in OVERRIDES if values.get(k) is not None}
-    changes.update({k: values[k] for k in RUN_FIELDS if values.get(k) is not None})
-    return config.replace(**changes)
+def default_preset(overrides):
+    """``builtin`` on the built-in corpus, ``small`` on the user's data."""
+    return "small" if overrides.get("data_dir") or overrides.get("text_file") else "builtin"

@@ -5,13 +5,21 @@ Loading rules (every split becomes one token stream):
 * ``load_ptb_style(data_dir)``: ``ptb.{train,valid,test}.txt``; each line is split
   on whitespace and ``<eos>`` is appended at its end (Mikolov's PTB; a blank line
   is just ``<eos>``, as in the TensorFlow PTB reader).
-* ``load_wikitext_style(data_dir)``: ``wiki.{train,valid,test}.tokens``; the same
-  rule, but blank lines are skipped.
+* ``load_wikitext_style(data_dir)``: ``wiki.{train,valid,test}.tokens`` (the
+  official archives), or ``{train,valid,test}.txt`` (the layout of most copies,
+  e.g. PyTorch's word_language_model example); the same rule, but blank lines are
+  skipped. (PyTorch's example also appends ``<eos>`` to blank lines, so its
+  token counts, and perplexities, differ slightly from these.)
 * ``load_text_file(path, level)``: one raw file. ``level="word"``: the WikiText rule;
   ``level="char"``: every character is a token and a newline becomes ``<eos>``.
   The stream is cut by position: the first 90% train, the next 5% valid, the rest test.
 * ``load_corpus(...)`` picks one of these, or the built-in grammar corpus
   (``seqkit.data.grammar``) when given no data.
+* ``detokenize(tokens, level)``: tokens back into text (``<eos>`` is a line break).
+
+Every loader takes ``encoding="utf-8"``; a file that does not decode, or is
+binary, is a ValueError naming the argument, the file, the byte offset and the
+fix (``seqkit.data.reading``).
 
 The vocabulary is built from the training split alone. Tokens of valid/test that it
 lacks map to ``<unk>`` and are counted in ``Corpus.oov_counts``. PTB and WikiText
@@ -45,7 +53,7 @@ from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from seqkit.data import grammar
+from seqkit.data import grammar, reading
 
 UNK = "<unk>"
 EOS = "<eos>"
@@ -53,6 +61,8 @@ SPLITS = ("train", "valid", "test")
 LEVELS = ("word", "char")
 PTB_FILES = {split: f"ptb.{split}.txt" for split in SPLITS}
 WIKITEXT_FILES = {split: f"wiki.{split}.tokens" for split in SPLITS}
+# WikiText as most copies lay it out (PyTorch's examples/word_language_model).
+WIKITEXT_TXT_FILES = {split: f"{split}.txt" for split in SPLITS}
 TEXT_FILE_FRACTIONS = {"train": 0.90, "valid": 0.05, "test": 0.05}
 
 
@@ -238,10 +248,10 @@ def _lines_to_tokens(text: str, skip_blank_lines: bool) -> list[str]:
     return tokens
 
 
-def _read_text(path: str) -> str:
-    # newline=None: "\r\n" and "\r" line ends read as "\n".
-    with open(path, encoding="utf-8", newline=None) as file:
-        return file.read()
+def _read_text(path: str, encoding: str = "utf-8", argument: str = "data_dir") -> str:
+    """The file's text; "\\r\\n" and "\\r" read as "\\n"; clear errors for a bad
+    encoding or a binary file (``seqkit.data.reading``)."""
+    return reading.read_text(path, encoding, argument)
 
 
 def _split_paths(data_dir: str | os.PathLike, file_names: Mapping[str, str], argument: str
@@ -259,22 +269,41 @@ def _split_paths(data_dir: str | os.PathLike, file_names: Mapping[str, str], arg
     return paths
 
 
-def load_ptb_style(data_dir: str | os.PathLike) -> Corpus:
+def load_ptb_style(data_dir: str | os.PathLike, encoding: str = "utf-8") -> Corpus:
     """Loads ``ptb.{train,valid,test}.txt`` from ``data_dir`` (rules in the module doc).
 
     On Mikolov's PTB: 10,000 tokens in the vocabulary (with ``<unk>``), and
-    929,589 / 73,760 / 82,430 tokens in train / valid / test.
+    929,589 / 73,760 / 82,430 tokens in train / valid / test. ``encoding``: the
+    files' text encoding.
     """
+    reading.check_encoding(encoding)
     paths = _split_paths(data_dir, PTB_FILES, "data_dir")
-    splits = {split: _lines_to_tokens(_read_text(path), skip_blank_lines=False)
+    splits = {split: _lines_to_tokens(_read_text(path, encoding), skip_blank_lines=False)
               for split, path in paths.items()}
     return _corpus_from_tokens("ptb", splits, f"data_dir={os.fspath(data_dir)!r}")
 
 
-def load_wikitext_style(data_dir: str | os.PathLike) -> Corpus:
-    """Loads ``wiki.{train,valid,test}.tokens`` from ``data_dir``, skipping blank lines."""
-    paths = _split_paths(data_dir, WIKITEXT_FILES, "data_dir")
-    splits = {split: _lines_to_tokens(_read_text(path), skip_blank_lines=True)
+def _wikitext_files(data_dir: str) -> Mapping[str, str]:
+    """``wiki.*.tokens`` if ``data_dir`` has any of them, else ``{train,valid,test}.txt``."""
+    if any(os.path.isfile(os.path.join(data_dir, name)) for name in WIKITEXT_FILES.values()):
+        return WIKITEXT_FILES
+    return WIKITEXT_TXT_FILES
+
+
+def load_wikitext_style(data_dir: str | os.PathLike, encoding: str = "utf-8") -> Corpus:
+    """Loads WikiText from ``data_dir``, skipping blank lines.
+
+    The files are ``wiki.{train,valid,test}.tokens`` (the official archives) or,
+    failing those, ``{train,valid,test}.txt`` (PyTorch's word_language_model
+    layout). ``encoding``: the files' text encoding.
+    """
+    reading.check_encoding(encoding)
+    if os.path.isdir(os.fspath(data_dir)):
+        file_names = _wikitext_files(os.fspath(data_dir))
+    else:
+        file_names = WIKITEXT_FILES  # _split_paths reports the missing directory
+    paths = _split_paths(data_dir, file_names, "data_dir")
+    splits = {split: _lines_to_tokens(_read_text(path, encoding), skip_blank_lines=True)
               for split, path in paths.items()}
     return _corpus_from_tokens("wikitext", splits, f"data_dir={os.fspath(data_dir)!r}")
 
@@ -285,22 +314,26 @@ def _check_level(level) -> None:
                          f"{LEVELS}, got {level!r}.")
 
 
-def load_text_file(path: str | os.PathLike, level: str = "word") -> Corpus:
-    """Loads one raw UTF-8 text file, split 90/5/5 by position into train/valid/test.
+def load_text_file(path: str | os.PathLike, level: str = "word",
+                   encoding: str = "utf-8") -> Corpus:
+    """Loads one raw text file, split 90/5/5 by position into train/valid/test.
 
     Args:
       path: the file.
       level: "word" (whitespace-split words, ``<eos>`` per non-blank line) or "char"
         (every character a token, each newline ``<eos>``).
+      encoding: the file's text encoding (a file that does not decode, or a binary
+        file, is a ValueError naming the byte offset and the fix).
 
     The vocabulary is the training split's tokens plus ``<unk>``: the last 10% of a
     file often holds a word or character the first 90% lacks.
     """
     _check_level(level)
+    reading.check_encoding(encoding)
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Received `text_file`={path!r}, expected an existing file.")
-    text = _read_text(path)
+    text = _read_text(path, encoding, "text_file")
     if level == "word":
         tokens = _lines_to_tokens(text, skip_blank_lines=True)
     else:
@@ -334,24 +367,27 @@ def corpus_from_grammar(generated: grammar.GrammarCorpus) -> Corpus:
 
 def load_corpus(data_dir: str | os.PathLike | None = None,
                 text_file: str | os.PathLike | None = None,
-                level: str = "word") -> Corpus:
+                level: str = "word", encoding: str = "utf-8") -> Corpus:
     """Loads a corpus, detecting its format.
 
     Args:
       data_dir: a directory with PTB-style (``ptb.train.txt`` ...) or WikiText-style
-        (``wiki.train.tokens`` ...) split files; word level only.
+        (``wiki.train.tokens`` ..., or ``train.txt``, ``valid.txt``, ``test.txt``)
+        split files; word level only.
       text_file: one raw text file, split 90/5/5 (see ``load_text_file``).
       level: "word" or "char"; "char" needs ``text_file``.
+      encoding: the text encoding of the files (default UTF-8).
 
     With neither ``data_dir`` nor ``text_file``: the built-in grammar corpus
     (``grammar.generate_corpus()``), whose floor perplexity is known.
     """
     _check_level(level)
+    reading.check_encoding(encoding)
     if data_dir is not None and text_file is not None:
         raise ValueError(f"Received both `data_dir`={os.fspath(data_dir)!r} and "
                          f"`text_file`={os.fspath(text_file)!r}; expected at most one.")
     if text_file is not None:
-        return load_text_file(text_file, level)
+        return load_text_file(text_file, level, encoding)
     if level != "word":
         source = "data_dir" if data_dir is not None else "the built-in grammar corpus"
         raise ValueError(f"Received `level`={level!r} with {source}, which is word level; "
@@ -362,12 +398,49 @@ def load_corpus(data_dir: str | os.PathLike | None = None,
     if not os.path.isdir(data_dir):
         raise FileNotFoundError(f"Received `data_dir`={data_dir!r}, expected an existing "
                                 "directory.")
-    for file_names, loader in ((PTB_FILES, load_ptb_style), (WIKITEXT_FILES, load_wikitext_style)):
+    for file_names, loader in ((PTB_FILES, load_ptb_style),
+                               (WIKITEXT_FILES, load_wikitext_style),
+                               (WIKITEXT_TXT_FILES, load_wikitext_style)):
         if any(os.path.isfile(os.path.join(data_dir, name)) for name in file_names.values()):
-            return loader(data_dir)
+            return loader(data_dir, encoding)
     raise FileNotFoundError(
         f"`data_dir`={data_dir!r} holds neither PTB-style files {list(PTB_FILES.values())} "
-        f"nor WikiText-style files {list(WIKITEXT_FILES.values())}.")
+        f"nor WikiText-style files {list(WIKITEXT_FILES.values())} or "
+        f"{list(WIKITEXT_TXT_FILES.values())}.")
+
+
+# --------------------------------------------------------------------------- text out
+
+
+def detokenize(tokens: Sequence[str], level: str) -> str:
+    """Tokens (e.g. a model's sample) back into text, the loaders' rules inverted.
+
+    * ``level="char"``: the characters joined with nothing between them, and
+      ``<eos>`` rendered as the line break it stands for, so a sample reads as
+      the text it imitates (``load_text_file`` turned each "\\n" into ``<eos>``).
+    * ``level="word"``: the words joined by single spaces, ``<eos>`` kept
+      literal. Word-level loading normalized every run of whitespace, so the
+      original layout cannot come back anyway, and a visible sentence mark on
+      one line is how word-level samples are usually shown (PTB). The exported
+      ``generate`` signature renders its text the same way.
+
+    Other special tokens (``<unk>``) stay literal at both levels.
+
+    Example:
+        >>> detokenize(["d", "o", "<eos>", "t", "h", "y"], "char")
+        'do\\nthy'
+        >>> detokenize(["the", "cat", "<eos>", "a"], "word")
+        'the cat <eos> a'
+    """
+    _check_level(level)
+    tokens = list(tokens)
+    bad = [token for token in tokens if not isinstance(token, str)]
+    if bad:
+        raise ValueError(f"Received `tokens` with non-string items (e.g. {bad[0]!r}), expected "
+                         "token strings; map ids to tokens with Vocabulary.decode first.")
+    if level == "word":
+        return " ".join(tokens)
+    return "".join("\n" if token == EOS else token for token in tokens)
 
 
 # --------------------------------------------------------------------------- batching

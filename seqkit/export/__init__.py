@@ -22,7 +22,13 @@ def atomic_directory(path):
     The swap renames the old export aside first, so at every instant ``path``
     holds either the complete old or the complete new export.
     """
-    path = os.path.abspath(path)
+    path = os.fspath(path)
+    if "://" in path and not path.startswith("file://"):
+        # Another TensorFlow filesystem (gs://, ram://): through tf.io.gfile.
+        with _gfile_directory(path) as temp:
+            yield temp
+        return
+    path = os.path.abspath(path[len("file://"):] if path.startswith("file://") else path)
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     temp = tempfile.mkdtemp(prefix=".tmp-export-", dir=parent)
@@ -39,6 +45,52 @@ def atomic_directory(path):
     os.replace(temp, path)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _gfile_directory(path):
+    import tensorflow as tf
+
+    gfile = tf.io.gfile
+    path = path.rstrip("/")
+    parent = path.rsplit("/", 1)[0]
+    gfile.makedirs(parent)
+    temp = f"{path}.tmp-export-{os.getpid()}"
+    _remove_tree(temp)
+    gfile.makedirs(temp)
+    try:
+        yield temp
+    except BaseException:
+        _remove_tree(temp)
+        raise
+    # Object stores have no directory rename (and TensorFlow's ram:// renames
+    # a folder's name but not its files): replace the old export file by file.
+    # Not atomic; the complete new export is in `temp` until the copy is done.
+    _remove_tree(path)
+    for folder, _, names in gfile.walk(temp):
+        target = path + folder[len(temp):]
+        gfile.makedirs(target)
+        for name in names:
+            gfile.copy(f"{folder}/{name}", f"{target}/{name}", overwrite=True)
+    _remove_tree(temp)
+
+
+def _remove_tree(path):
+    """Delete ``path`` and everything under it, file by file."""
+    import tensorflow as tf
+
+    gfile = tf.io.gfile
+    if not gfile.exists(path):
+        return
+    # TensorFlow's ram:// filesystem (used in tests) implements neither delete:
+    # there the files are left and overwritten by the copy.
+    try:
+        for folder, _, names in gfile.walk(path):
+            for name in names:
+                gfile.remove(f"{folder}/{name}")
+        gfile.rmtree(path)
+    except tf.errors.OpError:
+        pass
 
 
 def export_model(model, path, **export_kwargs):

@@ -39,9 +39,12 @@ starts from token id 0 (as ``sample`` does). The prompt sets the state, then
 each of ``num_tokens`` tokens is drawn from ``softmax(logits / temperature)``
 with ``tf.random.stateless_categorical`` seeded by ``(seed, position)`` (the
 same seed gives the same text) and fed back; ``temperature`` 0 takes the most
-likely token. ``text`` is the continuation only, joined by " " (word level;
-``<eos>`` stays literal, as in ``experiments.lm``'s sample) or "" (char level,
-where ``<eos>`` becomes a line break).
+likely token. ``text`` is the continuation only, rendered as
+``seqkit.data.text.detokenize(tokens, level)`` renders it (tested equal):
+joined by " " at word level (``<eos>`` stays literal, a visible sentence mark on
+one line), or by "" at char level, where ``<eos>`` becomes a line break.
+A prompt that is not valid UTF-8 is refused (``InvalidArgumentError`` naming
+``prompt``), as is a ``score`` call with no tokens in a row.
 
 Errors at serving time name the expected signature:
 
@@ -243,6 +246,12 @@ class LanguageModelModule(tf.Module):
         spec = self._specs["score"][0]
         checks = [_shape_assert(self._signature_text["score"], spec, tokens, "token ids "
                                 "[batch, time]"), self._ids_assert("score", tokens)]
+        # A row of no tokens has nothing to score (and would otherwise fail inside
+        # the recurrent loop with "Tried to stack elements of an empty list").
+        shape = _runtime_shape(tokens, spec)
+        checks.append(tf.debugging.Assert(tf.reduce_all(shape[1:] > 0), [
+            f"`tokens` must hold at least one token per row (time >= 1) in the signature "
+            f"{self._signature_text['score']}; got `tokens` of shape", shape], summarize=8))
         (tokens,) = self._checked(checks, [tokens])
         logits, states = self._run(tokens, self._zero_states(tf.shape(tokens)[0]))
         return {"log_probs": tf.nn.log_softmax(logits, axis=-1), **self._state_dict(states)}
@@ -307,6 +316,14 @@ class LanguageModelModule(tf.Module):
         checks.append(tf.debugging.Assert(tf.reduce_all(temperature >= 0), [
             f"`temperature` must be >= 0 (0 = most likely token) in the signature {text}; "
             "got", temperature]))
+        # Invalid UTF-8 would otherwise become <unk> tokens silently, or reach
+        # the client inside an error message it cannot decode. The message shows
+        # the prompt with each bad byte replaced by U+FFFD (so it decodes).
+        readable = tf.strings.unicode_transcode(prompt, "UTF-8", "UTF-8", errors="replace",
+                                                replacement_char=0xFFFD)
+        checks.append(tf.debugging.Assert(tf.reduce_all(tf.equal(readable, prompt)), [
+            f"`prompt` must be UTF-8 text in the signature {text}; got bytes that are not "
+            "valid UTF-8 (each shown as U+FFFD here):", readable], summarize=4))
         prompt, num_tokens, temperature, seed = self._checked(
             checks, [prompt, num_tokens, temperature, seed])
 
@@ -471,9 +488,10 @@ def export_checkpoint(train_dir, path, checkpoint=None):
     """Export the model of an ``experiments.lm`` run's checkpoint (see the module doc).
 
     Rebuilds the model from ``<train_dir>/flags.json`` and ``vocab.txt``,
-    restores its variables from ``checkpoint`` (default: the latest in
-    ``<train_dir>/checkpoints``, as ``experiments.lm.train`` writes them) and
-    calls ``export_language_model`` with the run's ``level``.
+    restores its variables from ``checkpoint`` (default: the best-validation
+    checkpoint in ``<train_dir>/best``, the weights the run's test metrics come
+    from; a run without one falls back to the latest in ``<train_dir>/checkpoints``)
+    and calls ``export_language_model`` with the run's ``level``.
 
     Args:
         train_dir: the run's folder.
@@ -494,11 +512,11 @@ def export_checkpoint(train_dir, path, checkpoint=None):
     train_dir = os.fspath(train_dir)
     files = {name: os.path.join(train_dir, name) for name in ("flags.json", VOCAB_FILE)}
     for name, file in files.items():
-        if not os.path.isfile(file):
+        if not tf.io.gfile.exists(file) or tf.io.gfile.isdir(file):
             raise FileNotFoundError(
                 f"Received `train_dir`={train_dir!r} without {name}; expected the folder of "
                 "an `experiments.lm` run (flags.json, vocab.txt, checkpoints/).")
-    with open(files["flags.json"], encoding="utf-8") as handle:
+    with tf.io.gfile.GFile(files["flags.json"], "r") as handle:
         flags = json.load(handle)
     vocab = text_data.Vocabulary.load(files[VOCAB_FILE])
     if "vocab_size" in flags and int(flags["vocab_size"]) != len(vocab):
@@ -506,11 +524,14 @@ def export_checkpoint(train_dir, path, checkpoint=None):
             f"`train_dir`={train_dir!r}: flags.json says vocab_size={flags['vocab_size']} but "
             f"vocab.txt holds {len(vocab)} tokens; expected the files of one run.")
     if checkpoint is None:
-        checkpoint = tf.train.latest_checkpoint(os.path.join(train_dir, "checkpoints"))
+        # The harness (seqkit.runs) keeps the best-validation epoch in best/ beside
+        # the latest ones; the best is what the run's test metrics describe.
+        folders = [os.path.join(train_dir, "best"), os.path.join(train_dir, "checkpoints")]
+        checkpoint = next(filter(None, map(tf.train.latest_checkpoint, folders)), None)
         if checkpoint is None:
             raise FileNotFoundError(
                 f"Received `train_dir`={train_dir!r} with no checkpoint in "
-                f"{os.path.join(train_dir, 'checkpoints')!r}; expected at least one finished "
+                f"{folders[0]!r} or {folders[1]!r}; expected at least one finished "
                 "epoch of `experiments.lm`.")
     model = build_model_from_flags(flags, len(vocab))
     # The same object graph as experiments.lm.train._Checkpoints (a list of the

@@ -158,7 +158,15 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.bias_constraint = _get(constraints, "bias_constraint", bias_constraint)
         self.dropout = check_rate("dropout", dropout)
         self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
-        self.implementation = check_choice("implementation", implementation, (1, 2))
+        # Configs saved by older Keras may hold implementation=0 (tf.keras's
+        # removed mode); Keras 3 loads them and treats every value but 1 as 2.
+        if isinstance(implementation, bool) or implementation not in (0, 1, 2):
+            raise ValueError(
+                f"Received an invalid value for argument `implementation`, expected "
+                f"1 or 2 (0, from configs saved by older Keras, means 2), got "
+                f"{implementation!r}."
+            )
+        self.implementation = 1 if implementation == 1 else 2
         if self.per_gate_masks_supported and (
             self.recurrent_dropout or self.implementation == 1
         ):

@@ -167,5 +167,11 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
 
     outputs_tm, *final_states = run(projected, kernel, bias, *initial_state)
     final_states = list(final_states[:num_states])
+    # The loop runs for a dynamic number of steps, so the stacked outputs come
+    # back [None, batch, units] even when the time length is known; Keras's
+    # loop keeps it, and layers after this one (TimeDistributed) need it.
+    outputs_tm.set_shape(projected.shape[:2].concatenate([cell.units]))
+    for state, initial in zip(final_states, initial_state):
+        state.set_shape(initial.shape)
     outputs = tf.transpose(outputs_tm, [1, 0, 2])
     return outputs[:, -1], outputs, final_states

@@ -201,6 +201,87 @@ def test_load_corpus_detects_the_format(tmp_path):
     assert load_corpus(text_file=text_file, level="char").name == "text:t.txt:char"
 
 
+def test_wikitext_in_the_train_valid_test_txt_layout_is_recognised(tmp_path):
+    """PyTorch's word_language_model layout: train.txt, valid.txt, test.txt."""
+    contents = {"train": " \n = Title = \n \n word , word <unk> \n", "valid": " \n word \n",
+                "test": "other\n\nword\n"}
+    data_dir = _write_splits(tmp_path / "wikitext-2", text.WIKITEXT_TXT_FILES, contents)
+    assert sorted(p.name for p in data_dir.iterdir()) == ["test.txt", "train.txt", "valid.txt"]
+    official = _write_splits(tmp_path / "official", text.WIKITEXT_FILES, contents)
+    for corpus in (load_corpus(data_dir=data_dir), load_wikitext_style(data_dir)):
+        assert corpus.name == "wikitext"
+        # Read exactly as the wiki.*.tokens files of the same text.
+        assert corpus.vocab == load_wikitext_style(official).vocab
+        assert corpus.vocab.decode(corpus.train) == (
+            "= Title = <eos> word , word <unk> <eos>".split())
+        assert corpus.vocab.decode(corpus.test) == "<unk> <eos> word <eos>".split()
+    (data_dir / "test.txt").unlink()
+    with pytest.raises(FileNotFoundError, match=r"lacks split files \['test.txt'\]"):
+        load_corpus(data_dir=data_dir)
+
+
+def _latin1_file(path, text_content):
+    path.write_bytes(text_content.encode("latin-1"))
+    return path
+
+
+def test_encoding_errors_name_the_argument_the_file_the_offset_and_the_fix(tmp_path):
+    content = "the café is open\n" * 3 + "a b c\n" * 20
+    book = _latin1_file(tmp_path / "book.txt", content)
+    offset = len("the caf")
+    for level in ("word", "char"):
+        with pytest.raises(ValueError) as error:
+            load_corpus(text_file=book, level=level)
+        message = str(error.value)
+        assert message.startswith(f"encoding: cannot decode text_file={str(book)!r} as 'utf-8'")
+        assert f"byte 0xe9 at byte offset {offset} (line 1)" in message
+        assert "encoding='latin-1' (flag --encoding=latin-1)" in message
+        corpus = load_corpus(text_file=book, level=level, encoding="latin-1")
+        assert ("café" if level == "word" else "é") in corpus.vocab
+    # A split file of a data_dir: the second line's é.
+    data_dir = _write_splits(tmp_path / "ptb", text.PTB_FILES,
+                             {"train": "a b <unk>\n", "valid": "a\n", "test": "b\n"})
+    _latin1_file(data_dir / "ptb.valid.txt", "a\nb é\n")
+    with pytest.raises(ValueError, match=r"encoding: cannot decode data_dir=.*ptb.valid.txt.*"
+                                         r"byte offset 4 \(line 2\)"):
+        load_corpus(data_dir=data_dir)
+    assert load_corpus(data_dir=data_dir, encoding="latin-1").oov_counts["valid"] == 1
+    with pytest.raises(ValueError, match=r"encoding: expected the name of a text encoding.*"
+                                         r"got 'latin-9000'"):
+        load_corpus(text_file=book, encoding="latin-9000")
+
+
+def test_binary_file_given_as_text_is_refused_as_such(tmp_path):
+    model = tmp_path / "weights.h5"
+    model.write_bytes(b"\x89HDF\r\n\x1a\n\x00\x00\x00\x00" + bytes(range(256)) * 4)
+    for encoding in ("utf-8", "latin-1"):  # latin-1 decodes any byte: the NULs decide
+        with pytest.raises(ValueError, match=r"text_file: expected a text file, got "
+                                             r".*weights.h5.*looks binary \(a NUL byte at byte "
+                                             r"offset 8"):
+            load_text_file(model, level="char", encoding=encoding)
+    # UTF-16 text has NUL bytes and is text.
+    utf16 = tmp_path / "utf16.txt"
+    utf16.write_text("x y\n" * 30, encoding="utf-16")
+    assert set(load_text_file(utf16, encoding="utf-16").vocab.tokens) == {"x", "y", "<eos>",
+                                                                          "<unk>"}
+
+
+def test_detokenize_renders_eos_as_a_line_break_at_char_level():
+    sample = ["d", "o", " ", "t", "h", "y", "<eos>", "c", "a", "m", "b", "<unk>"]
+    assert text.detokenize(sample, "char") == "do thy\ncamb<unk>"
+    # Word level: spaces between words, <eos> literal (see the docstring).
+    assert text.detokenize(["the", "cat", "<eos>", "a"], "word") == "the cat <eos> a"
+    assert text.detokenize([], "char") == "" and text.detokenize([], "word") == ""
+    # The inverse of the char-level loader: text -> tokens -> the same text.
+    content = "Ab, é!\n\n  x\ty\n" * 5
+    tokens = ["<eos>" if c == "\n" else c for c in content]
+    assert text.detokenize(tokens, "char") == content
+    with pytest.raises(ValueError, match=r"`level`, expected one of .* got 'byte'"):
+        text.detokenize(["a"], "byte")
+    with pytest.raises(ValueError, match=r"non-string items \(e.g. 3\).*Vocabulary.decode"):
+        text.detokenize(["a", 3], "word")
+
+
 def test_load_corpus_without_data_is_the_grammar_corpus_with_its_floor():
     corpus = load_corpus()
     generated = grammar.generate_corpus()

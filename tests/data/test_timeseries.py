@@ -82,7 +82,8 @@ def test_load_csv_missing_or_text_columns_are_named(tmp_path):
     with pytest.raises(ValueError, match=r"features: column 'nope'"):
         ts.load_csv(path, features="nope")
     with pytest.raises(ValueError, match=r"targets: expected a numeric column, got 'station'.*"
-                                         r"value 'x'.*numeric columns: \['a', 'b'\]"):
+                                         r"row 0 \(file line 2\) 'x'.*numeric columns: "
+                                         r"\['a', 'b'\]"):
         ts.load_csv(path, targets="station")
     with pytest.raises(ValueError, match=r"disjoint.*\['a'\]"):
         ts.load_csv(path, targets="a", features=["a"])
@@ -383,5 +384,140 @@ def test_floor_is_reachable_by_a_linear_readout_of_the_last_row(default_syntheti
 
 
 def test_docstring_examples():
-    result = doctest.testmod(ts, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 5 and result.failed == 0
+    attempted = 0
+    for module in (ts, ts.csv_loader, ts.splits, ts.scaling, ts.windows, ts.ett, ts.features,
+                   ts.synthetic_series):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted > 10
+
+
+# Every name the single-module seqkit.data.timeseries had (before it became a
+# package), public and private: callers keep `from seqkit.data import timeseries
+# as ts; ts.<name>` unchanged.
+OLD_MODULE_NAMES = (
+    "Borders", "DEFAULT_RATIOS", "ETTH1_BORDERS", "ETTH1_COLUMNS", "FILL_MODES", "Floor", "Gap",
+    "LoadReport", "MODES", "SPLITS", "SeriesSplit", "StandardScaler", "SyntheticSeries",
+    "Windows", "_DATE_NAMES", "_LOG", "_SHOW", "_check_columns", "_error_covariance_kernel",
+    "_fill", "_frequency_and_gaps", "_is_numeric", "_parse_dates", "_positive_int", "_preview",
+    "_resolve_date_column", "calendar_features", "chronological_split", "etth1", "floor_mse",
+    "load_csv", "make_windows", "synthetic", "window_starts",
+)
+
+
+def test_package_keeps_every_name_of_the_old_module():
+    missing = [name for name in OLD_MODULE_NAMES if not hasattr(ts, name)]
+    assert not missing
+    assert set(ts.__all__) <= set(OLD_MODULE_NAMES)
+    # The names are the functions themselves (not the modules of the same job).
+    assert callable(ts.synthetic) and callable(ts.load_csv) and callable(ts.etth1)
+    assert ts.synthetic is ts.synthetic_series.synthetic
+    assert ts.SeriesSplit is ts.splits.SeriesSplit and ts.Windows is ts.windows.Windows
+    assert ts.SPLITS == ("train", "val", "test")
+
+
+# ---------------------------------------------------------------------------------
+# Data that is wrong but was accepted (issue 11): bad cells, infinities, encodings.
+# ---------------------------------------------------------------------------------
+def _hourly_csv(tmp_path, load, temp=None, name="bad.csv", extra=""):
+    """A date,load,temp[,station] file; ``load``/``temp`` are lists of cell texts."""
+    temp = temp or [str(2 * i) for i in range(len(load))]
+    rows = [f"2020-01-01 {h:02d}:00,{a},{b}{extra and ',s'}" for h, (a, b) in
+            enumerate(zip(load, temp))]
+    header = "date,load,temp" + (",station" if extra else "")
+    return write_csv(tmp_path, header + "\n" + "\n".join(rows), name=name)
+
+
+def test_mostly_numeric_column_with_bad_cells_is_an_error_not_dropped(tmp_path):
+    load = [str(i) for i in range(20)]
+    load[3], load[11] = "abc", '"1,5"'  # a decimal comma, quoted
+    path = _hourly_csv(tmp_path, load, extra="station")
+    with pytest.raises(ValueError) as error:
+        ts.load_csv(path)
+    message = str(error.value)
+    assert "targets:" in message and "'load'" in message
+    assert "row 3 (file line 5) 'abc'" in message and "row 11 (file line 13) '1,5'" in message
+    assert "coerce=True (flag --coerce)" in message
+    # Named explicitly, the same column is refused with the same rows and the fix.
+    with pytest.raises(ValueError, match=r"'load'.*2 non-numeric cell.*row 3 .*'abc'.*"
+                                         r"coerce=True"):
+        ts.load_csv(path, targets=["load", "temp"])
+    # A text column (no majority of numbers) is still left out, and said so.
+    data = ts.load_csv(path, targets=["temp"])
+    assert data.report.unused_columns == ()
+    clean = ts.load_csv(_hourly_csv(tmp_path, [str(i) for i in range(20)], name="ok.csv",
+                                    extra="station"))
+    assert clean.columns == ("load", "temp") and clean.report.unused_columns == ("station",)
+    assert "columns not used (not numeric): ['station']" in str(clean.report)
+    # A boolean column is not a numeric one with bad cells: left out, no error.
+    flags = tmp_path / "flags.csv"
+    flags.write_text("date,load,busy\n" + "".join(
+        f"2020-01-01 {h:02d}:00,{h},{h % 2 == 0}\n" for h in range(20)))
+    assert ts.load_csv(flags).report.unused_columns == ("busy",)
+
+
+def test_coerce_reads_bad_cells_as_missing_values_through_fill(tmp_path):
+    load = [str(i) for i in range(20)]
+    load[3] = "abc"
+    path = _hourly_csv(tmp_path, load)
+    # Coerced, the cell is a missing value: fill='error' refuses it by row.
+    with pytest.raises(ValueError, match=r"fill: 'error' expects no NaN.*row 3 \(load='abc'\)"):
+        ts.load_csv(path, coerce=True)
+    data = ts.load_csv(path, coerce=True, fill="interpolate")
+    assert data.columns == ("load", "temp")  # not dropped
+    np.testing.assert_array_equal(data.values[:6, 0], [0, 1, 2, 3, 4, 5])  # (2 + 4) / 2 = 3
+    assert data.report.coerced == {"load": ((3, "abc"),)} and not data.report.ok
+    assert "1 non-numeric cell(s) coerced to NaN: row 3 'abc'" in str(data.report)
+    # Explicit targets are coerced alike; the flag value must be a bool.
+    explicit = ts.load_csv(path, targets="load", coerce=True, fill="ffill")
+    np.testing.assert_array_equal(explicit.values[:5, 0], [0, 1, 2, 2, 4])
+    with pytest.raises(ValueError, match=r"coerce: expected True or False, got 'yes'"):
+        ts.load_csv(path, coerce="yes")
+
+
+def test_infinite_values_are_reported_by_row_and_column_and_filled(tmp_path):
+    load = [str(i) for i in range(20)]
+    temp = [str(2 * i) for i in range(20)]
+    load[5], temp[7], temp[17] = "inf", "-inf", "inf"  # row 17 is in the test split
+    path = _hourly_csv(tmp_path, load, temp)
+    with pytest.raises(ValueError) as error:
+        ts.load_csv(path)
+    message = str(error.value)
+    assert "fill: 'error' expects no NaN or inf" in message and "got 3 rows" in message
+    assert "row 5 (load=inf), row 7 (temp=-inf), row 17 (temp=inf)" in message
+    data = ts.load_csv(path, fill="interpolate")
+    assert np.isfinite(data.values).all()
+    assert data.values[5, 0] == 5 and data.values[7, 1] == 14 and data.values[17, 1] == 34
+    assert data.report.inf_rows == {"load": (5,), "temp": (7, 17)}
+    assert data.report.nan_rows == {} and not data.report.ok
+    assert "column 'temp': 2 inf/-inf value(s) at rows 7, 17" in str(data.report)
+    ffilled = ts.load_csv(path, fill="ffill")
+    assert ffilled.values[5, 0] == 4 and ffilled.values[7, 1] == 12
+
+
+def test_encoding_errors_name_the_argument_the_offset_and_the_fix(tmp_path):
+    path = tmp_path / "latin.csv"
+    text = "date,température\n2020-01-01 00:00,1\n" + "".join(
+        f"2020-01-01 {h:02d}:00,{h}\n" for h in range(1, 20))
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ValueError) as error:
+        ts.load_csv(path)
+    message = str(error.value)
+    offset = len("date,temp")  # the é: 9 ASCII bytes before it
+    assert message.startswith("encoding: cannot decode path=")
+    assert str(path) in message and f"byte 0xe9 at byte offset {offset} (line 1)" in message
+    assert "encoding='latin-1' (flag --encoding=latin-1)" in message
+    data = ts.load_csv(path, encoding="latin-1")
+    assert data.columns == ("température",)
+    with pytest.raises(ValueError, match=r"encoding: expected the name of a text encoding.*"
+                                         r"got 'utf-9'"):
+        ts.load_csv(path, encoding="utf-9")
+
+
+def test_binary_file_is_refused_as_such(tmp_path):
+    path = tmp_path / "model.csv"
+    path.write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)))
+    with pytest.raises(ValueError, match=r"path: expected a text file, got .*model.csv.*looks "
+                                         r"binary \(a NUL byte at byte offset 5"):
+        ts.load_csv(path)

@@ -1,20 +1,22 @@
-"""python -m experiments.forecast: the tiny config end to end, resume, CSV input, bad input."""
+"""python -m experiments.forecast: the tiny config end to end, learning, resume, CSV input,
+bad input, the command line."""
 import dataclasses
-import importlib
 import json
 import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from absl.testing import flagsaver
 
 from experiments.forecast import configs, models, train
 from seqkit import baselines, runs
 
+ROOT = Path(__file__).resolve().parents[2]  # this checkout, wherever pytest runs
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
 TEST = configs.get_config("test")
 KEYS = ("test_mse", "test_mae", "repeat_mse", "seasonal_naive_mse", "linear_mse")
 
@@ -63,9 +65,12 @@ def tiny_run(tmp_path_factory):
 
 def test_train_and_evaluate_tiny_config(tiny_run):
     results, workdir = tiny_run
-    for key in KEYS + ("floor_mse", "test_mse_original", "linear_mae_original"):
+    for key in KEYS + ("floor_mse", "test_mse_original", "linear_mae_original",
+                       "windows_per_second", "wall_seconds"):
         assert np.isfinite(results[key]), key
     assert results["epochs_completed"] == 4 and results["resumed_from_epoch"] == 0
+    # It learned: better than repeating the last value, on the same test windows.
+    assert results["test_mse"] < 0.9 * results["repeat_mse"]
     with open(os.path.join(workdir, "results.json")) as handle:
         assert json.load(handle) == pytest.approx(results)
     with open(os.path.join(workdir, "flags.json")) as handle:
@@ -79,6 +84,7 @@ def test_train_and_evaluate_tiny_config(tiny_run):
     assert results["seasonal_naive_mae"] == pytest.approx(reference["seasonal_naive"]["mae"])
     assert results["linear_mse"] == pytest.approx(reference["linear"]["mse"])
     assert results["n_test_windows"] == data.test.n
+    assert results["parameters"] > 0 and results["replicas"] == 1
     # Original units: the persistence forecast on the raw values.
     raw = data.series.values
     origins = data.test.origins
@@ -105,7 +111,7 @@ def test_resume_ends_like_an_uninterrupted_run(tiny_run, tmp_path):
     resumed = train.train_and_evaluate(config, resumed_dir)     # the "same command" again
 
     assert resumed["resumed_from_epoch"] == 2 and resumed["epochs_completed"] == 4
-    for key in ("test_mse", "test_mae", "best_val_loss"):
+    for key in ("test_mse", "test_mae", "valid_loss"):
         assert resumed[key] == pytest.approx(straight[key], rel=1e-6, abs=1e-7), key
     assert resumed["best_epoch"] == straight["best_epoch"]
     # A finished run re-evaluates without training.
@@ -113,13 +119,13 @@ def test_resume_ends_like_an_uninterrupted_run(tiny_run, tmp_path):
     assert again["resumed_from_epoch"] == 4 and again["test_mse"] == pytest.approx(
         resumed["test_mse"], rel=1e-6)
 
-    with pytest.raises(ValueError, match=r"other settings \(--hidden_size=8 -> 16\)"):
+    with pytest.raises(runs.UsageError, match=r"other settings \(--hidden_size: 8 -> 16\)"):
         train.train_and_evaluate(dataclasses.replace(config, hidden_size=16), resumed_dir)
 
 
 def test_nan_loss_stops_with_a_clear_error(tmp_path):
     config = dataclasses.replace(TEST, learning_rate=1e30, epochs=3, synthetic_rows=600)
-    with pytest.raises(runs.NonFiniteLossError, match="training loss became nan"):
+    with pytest.raises(runs.NonFiniteLossError, match="training loss became (nan|inf)"):
         train.train_and_evaluate(config, str(tmp_path / "nan"))
 
 
@@ -207,13 +213,22 @@ def test_clockwork_encoder_state_and_clock_reach_the_parallel_decoder():
 @pytest.mark.parametrize("overrides, message", [
     ({"segment_length": 5}, "--segment_length: expected 0 .* divisor of --input_length=24"),
     ({"bidirectional": True, "decoder": "parallel"}, "--decoder: .*expected --decoder=direct"),
-    ({"dropout": 1.0}, r"--dropout: expected a rate in \[0, 1\)"),
+    ({"dropout": 1.0}, r"--dropout: expected a finite number >= 0 and < 1, got 1.0"),
+    ({"learning_rate": float("nan")}, r"--learning_rate: expected a finite number > 0"),
+    ({"learning_rate": 0.0}, r"--learning_rate: expected a finite number > 0, got 0.0"),
+    ({"max_grad_norm": -1.0}, r"--max_grad_norm: expected a finite number >= 0"),
+    ({"lr_decay": 0.0}, r"--lr_decay: expected a finite number > 0 and <= 1"),
+    ({"horizon": 0}, r"--horizon: expected an integer >= 1, got 0"),
+    ({"clockwork_periods": (1, 0), "cell": "clockwork"}, r"--clockwork_periods: expected an "
+                                                         r"integer >= 1, got 0"),
+    ({"encoding": "nope"}, "--encoding: expected a text encoding"),
+    ({"coerce": True}, "--coerce: only applies to --csv data"),
     ({"dataset": "etth1"}, "--data_dir: expected the folder"),
     ({"cell": "transformer"}, "--cell: expected one of"),
     ({"target": "y0"}, "--target: expected no --target in --mode=M"),
 ])
 def test_config_errors_name_the_flag(overrides, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(runs.UsageError, match=message):
         configs.validate(dataclasses.replace(TEST, **overrides))
 
 
@@ -252,6 +267,23 @@ def test_csv_bad_input_fails_before_training(tmp_path, make, overrides, message)
     assert not workdir.exists()              # nothing was trained or written
 
 
+def test_encoding_and_coerce_flags_reach_the_csv_reader(tmp_path):
+    path = _csv(tmp_path / "latin.csv")
+    frame = pd.read_csv(path)
+    frame["label"] = np.where(frame.index % 2, "caf\u00e9", "cr\u00e8me")
+    frame["a"] = frame["a"].astype(object)
+    frame.loc[7, "a"] = "abc"                                 # one bad cell
+    frame.to_csv(path, index=False, encoding="latin-1")
+    config = _csv_config(path, encoding="latin-1")
+    with pytest.raises(runs.UsageError, match="abc"):          # named, not dropped
+        train.train_and_evaluate(config, str(tmp_path / "strict"))
+    with pytest.raises(runs.UsageError, match="latin.csv"):    # the encoding matters
+        train.train_and_evaluate(config.replace(encoding="utf-8", coerce=True,
+                                                fill="interpolate"), str(tmp_path / "utf8"))
+    data = train.load_data(configs.validate(config.replace(coerce=True, fill="interpolate")))
+    assert data.target_names == ("a", "b") and np.isfinite(data.series.values).all()
+
+
 def test_csv_nans_can_be_filled(tmp_path):
     path = _csv(tmp_path / "nan.csv", nan_rows=(5, 9))
     data = train.load_data(configs.validate(_csv_config(path, fill="interpolate")))
@@ -260,19 +292,22 @@ def test_csv_nans_can_be_filled(tmp_path):
 
 
 # --------------------------------------------------------------------------
-# The absl main
+# The command line
 # --------------------------------------------------------------------------
-def test_main_with_flags_on_a_csv_writes_json_plot_and_export(tmp_path, capsys):
-    forecast_main = importlib.import_module("experiments.forecast.__main__")
+def _main(*args):
+    return subprocess.run([sys.executable, "-m", "experiments.forecast", *args],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=ENV)
+
+
+def test_main_with_flags_on_a_csv_writes_json_plot_and_export(tmp_path):
+    pytest.importorskip("matplotlib")
     path = _csv(tmp_path / "series.csv")
     workdir, export = tmp_path / "run", tmp_path / "export"
-    argv = ["forecast", "--config=test", f"--csv={path}", "--targets=a,b", "--input_length=24",
-            "--horizon=12", "--epochs=1", "--plot", f"--train_dir={workdir}",
-            f"--export_dir={export}"]
-    with flagsaver.flagsaver():
-        forecast_main.FLAGS(argv)
-        forecast_main.main(argv[:1])
-    lines = capsys.readouterr().out.strip().splitlines()
+    out = _main("--config=test", f"--csv={path}", "--targets=a,b", "--input_length=24",
+                "--horizon=12", "--epochs=1", "--plot", f"--train_dir={workdir}",
+                f"--export_dir={export}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.strip().splitlines()
     results = json.loads(lines[-1])
     for key in KEYS + ("test_mse_original", "linear_mae_original"):
         assert np.isfinite(results[key])
@@ -284,6 +319,7 @@ def test_main_with_flags_on_a_csv_writes_json_plot_and_export(tmp_path, capsys):
         flags_json = json.load(handle)
     assert flags_json["dataset"] == "csv" and flags_json["targets"] == ["a", "b"]
     assert flags_json["hidden_size"] == TEST.hidden_size    # from --config=test
+    assert flags_json["data_fingerprint"]["file"]["name"] == "series.csv"
     with open(workdir / "forecast.png", "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     assert (export / "saved_model.pb").exists()
@@ -291,25 +327,65 @@ def test_main_with_flags_on_a_csv_writes_json_plot_and_export(tmp_path, capsys):
         assert json.load(handle)["target_columns"] == ["a", "b"]
 
 
-def test_main_reports_bad_flags_in_one_line():
-    forecast_main = importlib.import_module("experiments.forecast.__main__")
-    argv = ["forecast", "--config=test", "--segment_length=5"]
-    with flagsaver.flagsaver():
-        forecast_main.FLAGS(argv)
-        with pytest.raises(SystemExit, match="forecast: error: --segment_length: expected"):
-            forecast_main.main(argv[:1])
+def test_main_reports_bad_flags_in_one_line(tmp_path):
+    out = _main("--config=test", f"--train_dir={tmp_path / 'run'}", "--segment_length=5")
+    assert out.returncode == runs.EXIT_USAGE, out.stderr
+    assert out.stderr.count("\n") == 1 and "--segment_length: expected" in out.stderr
+    assert not (tmp_path / "run").exists()
 
 
-def test_mirrored_strategy_on_two_cpu_devices(tmp_path):
-    """Data-parallel training under MirroredStrategy (a subprocess: the CPU split must
-    happen before TensorFlow starts)."""
-    workdir = tmp_path / "mirrored"
-    result = subprocess.run(
-        [sys.executable, "-m", "experiments.forecast", "--config=test", "--epochs=1",
-         "--strategy=mirrored", "--num_cpu_devices=2", f"--train_dir={workdir}"],
-        capture_output=True, text=True, timeout=300,
-        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    assert result.returncode == 0, result.stderr[-3000:]
-    results = json.loads(result.stdout.strip().splitlines()[-1])
-    assert results["num_replicas"] == 2 and np.isfinite(results["test_mse"])
+@pytest.mark.parametrize("args, message", [
+    (["--config=nope"], "--config=nope: expected one of ['default', 'etth1', 'test']"),
+    (["--learning_rate=-1"], "--learning_rate=-1.0: expected a finite number > 0"),
+    (["--csv=missing.csv"], "--csv: expected an existing CSV file"),
+    (["--targets=a", "--dataset=synthetic"], "--targets: only applies to --csv data"),
+])
+def test_main_user_mistakes_exit_2_with_one_line(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        runs.main(train.EXPERIMENT, ["forecast", "--config=test",
+                                     f"--train_dir={tmp_path / 'run'}", *args])
+    err = capsys.readouterr().err
+    assert exit_.value.code == runs.EXIT_USAGE
+    assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_plot_without_matplotlib_fails_before_training(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)   # "import matplotlib" fails
+    with pytest.raises(runs.UsageError, match="--plot: needs matplotlib"):
+        train.train_and_evaluate(dataclasses.replace(TEST, plot=True), str(tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_resuming_on_a_csv_with_other_columns_is_refused(tmp_path):
+    path = _csv(tmp_path / "series.csv")
+    # Default targets (every numeric column), as a user who reruns the command would.
+    config = _csv_config(path, epochs=1, targets=())
+    train.train_and_evaluate(config, str(tmp_path / "run"))
+    before = (tmp_path / "run" / "flags.json").read_text()
+    frame = pd.read_csv(path).rename(columns={"a": "x", "b": "y"})
+    frame.to_csv(tmp_path / "renamed.csv", index=False)
+    with pytest.raises(runs.UsageError, match="trained on other data"):
+        train.train_and_evaluate(_csv_config(str(tmp_path / "renamed.csv"), epochs=2,
+                                             targets=()), str(tmp_path / "run"))
+    assert (tmp_path / "run" / "flags.json").read_text() == before
+
+
+def test_mirrored_on_two_cpu_devices_matches_one_device(tmp_path):
+    """Data-parallel training under MirroredStrategy computes what one device computes
+    (a subprocess: the CPU split must happen before TensorFlow starts)."""
+    code = f"""
+import json
+from seqkit import distribute
+distribute.split_cpu(2)
+from experiments.forecast import configs, train
+base = configs.get_config("test").replace(dropout=0.0, epochs=2, progress=False)
+one = train.train_and_evaluate(base, {str(tmp_path / 'one')!r})
+two = train.train_and_evaluate(base.replace(strategy="mirrored"), {str(tmp_path / 'two')!r})
+print(json.dumps([one["test_mse"], two["test_mse"], two["replicas"]]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600, cwd=ROOT, env=ENV)
+    assert out.returncode == 0, out.stderr[-3000:]
+    one, two, replicas = json.loads(out.stdout.strip().splitlines()[-1])
+    assert replicas == 2 and two == pytest.approx(one, rel=1e-4)

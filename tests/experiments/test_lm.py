@@ -1,9 +1,11 @@
-"""experiments.lm end to end on tiny data: metrics, resume, faults and bad input."""
+"""experiments.lm end to end on tiny data: metrics, learning, resume, faults and bad input."""
 
 import json
+import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +13,12 @@ import tensorflow as tf
 
 from experiments.lm import configs, train
 from seqkit import runs
+from seqkit.data import text as text_data
 from tests.helpers import write_ptb_corpus
+
+ROOT = Path(__file__).resolve().parents[2]  # this checkout, wherever pytest runs
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
 
 def _write_corpus(folder, lines=60, seed=0):
     return write_ptb_corpus(folder, lines=lines, seed=seed)
@@ -30,17 +37,39 @@ def data_dir(tmp_path_factory):
 
 def test_run_writes_metrics_flags_checkpoints_and_logs(data_dir, tmp_path):
     results = train.train_and_evaluate(_tiny(data_dir), str(tmp_path))
-    for key in ("valid_perplexity", "test_perplexity", "tokens_per_second"):
+    for key in ("valid_perplexity", "test_perplexity", "tokens_per_second", "wall_seconds"):
         assert np.isfinite(results[key]) and results[key] > 0
-    # A model that learned something beats the uniform distribution.
-    vocab_size = len(open(tmp_path / "vocab.txt").read().split())
-    assert results["test_perplexity"] < vocab_size
+    assert results["parameters"] > 0 and results["epochs_completed"] == 2
     assert json.load(open(tmp_path / "results.json"))["test_perplexity"] == results["test_perplexity"]
     flags_written = json.load(open(tmp_path / "flags.json"))
     assert flags_written["hidden_size"] == 8 and flags_written["seed"] == 0
+    assert flags_written["data_fingerprint"]["vocab_size"] == len(
+        open(tmp_path / "vocab.txt").read().split())
     assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("-2")
+    assert tf.train.latest_checkpoint(str(tmp_path / "best")).endswith(
+        f"-{results['best_epoch']}")
     assert os.listdir(tmp_path / "logs")
+    assert not (tmp_path / ".lock").exists()
     assert len(results["sample"].split()) == 3
+
+
+def _unigram_perplexity(corpus, split):
+    """exp(cross-entropy) of the training unigram distribution (add-one smoothed) on ``split``."""
+    counts = np.bincount(corpus.train, minlength=len(corpus.vocab)) + 1.0
+    log_p = np.log(counts / counts.sum())
+    return math.exp(-log_p[corpus.split(split)].mean())
+
+
+def test_lm_learns_more_than_unigram_statistics_on_the_grammar_corpus(tmp_path):
+    # The grammar's next token depends on the context (agreement, brackets):
+    # a model that learned anything recurrent beats the best context-free model.
+    config = configs.get_config("test").replace(
+        hidden_size=16, num_steps=10, batch_size=16, eval_batch_size=16, epochs=1,
+        progress=False, sample_tokens=0)
+    results = train.train_and_evaluate(config, str(tmp_path))
+    corpus = text_data.load_corpus()
+    unigram = _unigram_perplexity(corpus, "test")
+    assert results["floor_perplexity"] < results["test_perplexity"] < 0.9 * unigram
 
 
 def test_builtin_corpus_reports_its_floor(tmp_path):
@@ -58,8 +87,30 @@ def test_interrupted_run_resumes_to_the_same_metrics(data_dir, tmp_path):
     # "Killed" after epoch 1: the same command then resumes from the checkpoint.
     train.train_and_evaluate(config.replace(epochs=1), str(tmp_path / "resumed"))
     resumed = train.train_and_evaluate(config, str(tmp_path / "resumed"))
+    assert resumed["resumed_from_epoch"] == 1 and resumed["best_epoch"] == straight["best_epoch"]
     for key in ("valid_perplexity", "test_perplexity"):
         assert resumed[key] == pytest.approx(straight[key], rel=1e-6)
+
+
+def test_test_metrics_come_from_the_best_validation_epoch(data_dir, tmp_path, monkeypatch):
+    # A learning rate that makes epoch 3 worse than epoch 1 on validation: the
+    # reported test perplexity is the best epoch's, not the last one's.
+    config = _tiny(data_dir, epochs=3, learning_rate=1.0, decay_after=0)
+    rates = {1: 1.0, 2: 1e-6, 3: 40.0}
+    monkeypatch.setattr(train, "learning_rate", lambda config, epoch: rates[epoch])
+    results = train.train_and_evaluate(config, str(tmp_path))
+    assert results["best_epoch"] in (1, 2) and results["epochs_completed"] == 3
+    model = train.build_model(config, int(json.load(open(tmp_path / "flags.json"))
+                                          ["data_fingerprint"]["vocab_size"]))
+    corpus = train.load_data(config).corpus
+    for folder, prefix in (("best", results["best_epoch"]), ("checkpoints", 3)):
+        tf.train.Checkpoint(model_variables=list(model.variables)).restore(
+            str(tmp_path / folder / f"ckpt-{prefix}")).expect_partial()
+        ppl, _, _ = train.evaluate(model, corpus.test, config.eval_batch_size, config.num_steps)
+        if folder == "best":
+            assert results["test_perplexity"] == pytest.approx(ppl, rel=1e-5)
+        else:
+            assert ppl > results["test_perplexity"]
 
 
 def test_same_seed_same_metrics_other_seed_differs(data_dir, tmp_path):
@@ -80,13 +131,13 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(data_dir, tmp_path
     with pytest.raises(runs.NonFiniteLossError, match="loss became nan"):
         train.train_and_evaluate(config.replace(epochs=2), str(tmp_path))
     assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")) == good
+    assert not (tmp_path / ".lock").exists()  # released on the way out
 
 
 def test_distributed_training_matches_single_device_on_two_logical_cpus(data_dir, tmp_path):
     # Logical devices must be configured before TensorFlow starts: a fresh process.
     code = f"""
-import json, sys
-sys.path.insert(0, {os.getcwd()!r})
+import json
 from seqkit import distribute
 distribute.split_cpu(2)
 from experiments.lm import configs, train
@@ -94,12 +145,13 @@ base = configs.get_config("test").replace(data_dir={data_dir!r}, hidden_size=8, 
     batch_size=4, eval_batch_size=2, epochs=1, progress=False, sample_tokens=0)
 one = train.train_and_evaluate(base, {str(tmp_path / 'one')!r})
 two = train.train_and_evaluate(base.replace(strategy="mirrored"), {str(tmp_path / 'two')!r})
-print(json.dumps([one["test_perplexity"], two["test_perplexity"]]))
+print(json.dumps([one["test_perplexity"], two["test_perplexity"], two["replicas"]]))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600, cwd=ROOT, env=ENV)
     assert out.returncode == 0, out.stderr[-3000:]
-    one, two = json.loads(out.stdout.strip().splitlines()[-1])
-    assert two == pytest.approx(one, rel=1e-4)
+    one, two, replicas = json.loads(out.stdout.strip().splitlines()[-1])
+    assert replicas == 2 and two == pytest.approx(one, rel=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -107,13 +159,25 @@ print(json.dumps([one["test_perplexity"], two["test_perplexity"]]))
     [
         (lambda d, t: _tiny(str(t / "nowhere")), "data_dir"),
         (lambda d, t: _tiny(d, num_steps=10_000), "num_steps"),
-        (lambda d, t: _tiny(d, cell="transformer"), "cell"),
+        (lambda d, t: _tiny(d, cell="transformer"), "--cell: expected one of"),
+        (lambda d, t: _tiny(d, learning_rate=0.0), r"--learning_rate: expected .* > 0, got 0.0"),
+        (lambda d, t: _tiny(d, learning_rate=-1.0), "--learning_rate"),
+        (lambda d, t: _tiny(d, learning_rate=float("nan")), "--learning_rate: .*got nan"),
+        (lambda d, t: _tiny(d, max_grad_norm=-1.0), "--max_grad_norm: expected .* >= 0"),
+        (lambda d, t: _tiny(d, temperature=-0.5), "--temperature: expected .* >= 0"),
+        (lambda d, t: _tiny(d, dropout=1.0), r"--dropout: expected .* < 1"),
+        (lambda d, t: _tiny(d, hidden_size=0), "--hidden_size: expected an integer >= 1"),
+        (lambda d, t: _tiny(d, lr_decay=1.5), "--lr_decay: expected .* <= 1"),
+        (lambda d, t: _tiny(d, encoding="utf-9"), "--encoding: expected a text encoding"),
+        (lambda d, t: _tiny(d, export_dir=str(t / "file" / "x")), "--export_dir"),
+        (lambda d, t: _tiny(d, text_file=str(t / "a.txt")), "--data_dir and --text_file"),
     ],
 )
-def test_bad_input_fails_before_training(data_dir, tmp_path, make, match):
-    with pytest.raises((ValueError, FileNotFoundError), match=match):
+def test_bad_input_fails_before_anything_is_written(data_dir, tmp_path, make, match):
+    (tmp_path / "file").write_text("a file, not a folder")
+    with pytest.raises(runs.UsageError, match=match):
         train.train_and_evaluate(make(data_dir, tmp_path), str(tmp_path / "run"))
-    assert not os.path.exists(tmp_path / "run" / "checkpoints")
+    assert not os.path.exists(tmp_path / "run")
 
 
 def test_empty_split_is_a_clear_error(data_dir, tmp_path):
@@ -132,26 +196,97 @@ def test_unwritable_train_dir_is_a_clear_error(data_dir, tmp_path):
 
 def test_resuming_with_other_model_settings_is_refused(data_dir, tmp_path):
     train.train_and_evaluate(_tiny(data_dir, epochs=1), str(tmp_path))
-    with pytest.raises(ValueError, match="hidden_size: 8 -> 16"):
+    before = (tmp_path / "flags.json").read_text()
+    with pytest.raises(runs.UsageError, match="hidden_size: 8 -> 16"):
         train.train_and_evaluate(_tiny(data_dir, epochs=2, hidden_size=16), str(tmp_path))
+    assert (tmp_path / "flags.json").read_text() == before  # the record is kept
 
 
-def test_flags_override_the_preset():
-    config = configs.resolve_config({"config": "small", "hidden_size": 64, "data_dir": "x"})
-    assert config.hidden_size == 64 and config.num_steps == 20
-    assert configs.resolve_config({}).hidden_size == configs.get_config("builtin").hidden_size
-    assert configs.resolve_config({"data_dir": "x"}).hidden_size == 200
+def test_resuming_on_other_data_is_refused(data_dir, tmp_path):
+    train.train_and_evaluate(_tiny(data_dir, epochs=1), str(tmp_path / "run"))
+    other = _write_corpus(str(tmp_path / "other"), seed=1)
+    with pytest.raises(runs.UsageError, match="trained on other data .*train_sha256"):
+        train.train_and_evaluate(_tiny(other, epochs=2), str(tmp_path / "run"))
+    # The same data in another folder is the same data: resuming is fine.
+    moved = _write_corpus(str(tmp_path / "moved"), seed=0)
+    resumed = train.train_and_evaluate(_tiny(moved, epochs=2), str(tmp_path / "run"))
+    assert resumed["resumed_from_epoch"] == 1
 
 
-def test_command_line_prints_json_and_reports_bad_input(data_dir, tmp_path):
-    command = [sys.executable, "-m", "experiments.lm", "--config=test", f"--data_dir={data_dir}",
-               "--hidden_size=4", "--num_steps=4", "--batch_size=4", "--epochs=1",
-               "--sample_tokens=0", "--progress=false", f"--train_dir={tmp_path / 'run'}"]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=600)
+def test_encoding_flag_reads_a_latin1_text_and_char_samples_show_line_breaks(
+        tmp_path, monkeypatch):
+    text = "".join(f"caf\u00e9 {i % 7} cr\u00e8me\n" for i in range(300))
+    (tmp_path / "book.txt").write_bytes(text.encode("latin-1"))
+    config = configs.get_config("test").replace(
+        text_file=str(tmp_path / "book.txt"), level="char", encoding="latin-1",
+        batch_size=4, eval_batch_size=2, num_steps=5, hidden_size=8, progress=False,
+        sample_tokens=3)
+    # The sampler's tokens, rendered: <eos> is the newline it stands for.
+    monkeypatch.setattr(train, "sample", lambda *a, **k: ["\u00e9", "<eos>", "c"])
+    results = train.train_and_evaluate(config, str(tmp_path / "run"))
+    assert results["sample"] == "\u00e9\nc"
+    assert "\u00e9" in (tmp_path / "run" / "vocab.txt").read_text(encoding="utf-8")
+    with pytest.raises(runs.UsageError, match="book.txt"):  # UTF-8 cannot read it
+        train.train_and_evaluate(config.replace(encoding="utf-8"), str(tmp_path / "bad"))
+    assert not (tmp_path / "bad").exists()
+
+
+def test_default_preset_depends_on_the_data():
+    assert configs.default_preset({}) == "builtin"
+    assert configs.default_preset({"data_dir": "x"}) == "small"
+    assert configs.PRESETS["small"].replace(hidden_size=64).num_steps == 20
+
+
+def _command(data_dir, train_dir, *extra):
+    return [sys.executable, "-m", "experiments.lm", "--config=test", f"--data_dir={data_dir}",
+            "--hidden_size=4", "--num_steps=4", "--batch_size=4", "--epochs=1",
+            "--sample_tokens=0", "--noprogress", f"--train_dir={train_dir}", *extra]
+
+
+def test_command_line_prints_json_replays_and_reports_bad_input(data_dir, tmp_path):
+    def run(args):
+        return subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=ROOT,
+                              env=ENV)
+
+    out = run(_command(data_dir, tmp_path / "run"))
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(metrics) >= {"valid_perplexity", "test_perplexity", "tokens_per_second"}
-    bad = subprocess.run(command + ["--num_steps=100000"], capture_output=True, text=True,
-                         timeout=600)
-    assert bad.returncode == 2
-    assert "num_steps" in bad.stderr and "Traceback" not in bad.stderr
+    assert "epoch 1/1:" in out.stdout and out.stderr.strip() == ""  # quiet by default
+    # Not a terminal: plain lines, no progress bar's control codes.
+    assert not any(code in out.stdout for code in ("\r", "\b", "\x1b"))
+    # flags.txt replays the run: the same metrics in another train dir; with
+    # --verbosity=1 TensorFlow's INFO lines (one per checkpoint save) are shown.
+    replay = run([sys.executable, "-m", "experiments.lm",
+                  f"--flagfile={tmp_path / 'run' / 'flags.txt'}",
+                  f"--train_dir={tmp_path / 'replay'}", "--verbosity=1"])
+    assert replay.returncode == 0, replay.stderr[-3000:]
+    assert "Sharding callback duration" in replay.stderr
+    assert json.loads(replay.stdout.strip().splitlines()[-1])["test_perplexity"] == \
+        metrics["test_perplexity"]
+    # A user mistake: one line on stderr, exit status 2, no traceback.
+    bad = run(_command(data_dir, tmp_path / "bad", "--num_steps=100000"))
+    assert bad.returncode == runs.EXIT_USAGE
+    assert bad.stderr.count("\n") == 1 and "num_steps" in bad.stderr, bad.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--config=nope"], "--config=nope: expected one of ['builtin', 'large', 'medium', "
+                        "'small', 'test']"),
+    (["--learning_rate=nan"], "--learning_rate=nan: expected a finite number > 0"),
+    (["--hidden_size=0"], "--hidden_size=0: 0 is not a positive integer"),
+    (["--encoding=utf-9"], "--encoding=utf-9: expected a text encoding"),
+    (["--cell=gru"], "other settings (--cell: 'lstm' -> 'gru')"),
+])
+def test_main_reports_user_mistakes_in_one_line(data_dir, tmp_path, capsys, extra, message):
+    train_dir = tmp_path / "run"
+    if extra == ["--cell=gru"]:  # a setting that cannot change on resume
+        runs.main(train.EXPERIMENT, _command(data_dir, train_dir)[2:])
+        capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        runs.main(train.EXPERIMENT, _command(data_dir, train_dir, *extra)[2:])
+    err = capsys.readouterr().err
+    assert exit_.value.code == runs.EXIT_USAGE
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+    assert extra == ["--cell=gru"] or not train_dir.exists()

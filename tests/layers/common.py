@@ -515,6 +515,36 @@ class LayerContract:
             layer = ours(UNITS, **{name: 1})
             assert (layer.cell if level == "layer" else layer).implementation == 1
 
+    def test_legacy_implementation_0_loads_like_keras(self):
+        """Configs saved by older Keras may hold ``implementation=0``.
+
+        Keras 3's LSTM/GRU accept it and treat every value but 1 as 2 (one
+        input dropout mask shared by the gates). A seqkit layer must load such a
+        config and draw the same dropout as Keras's layer loaded from it.
+        """
+        if self.kind not in GATED:
+            pytest.skip(f"{self.spec.keras_layer.__name__} takes no `implementation`")
+        options = dict(return_sequences=True, dropout=0.3, seed=7)
+        theirs = self.spec.keras_layer.from_config(
+            {**self.spec.keras_layer(UNITS, use_cudnn=False, **options).get_config(),
+             "implementation": 0}
+        )
+        ours = self.spec.layer.from_config(
+            {**self.spec.layer(UNITS, **options).get_config(), "implementation": 0}
+        )
+        assert ours.implementation == 2  # Keras's meaning of 0
+        build(ours)
+        build(theirs, weights=random_weights(ours))
+        ours.set_weights(theirs.get_weights())
+        x = inputs()
+        np.testing.assert_allclose(
+            np.asarray(ours(x, training=True)), np.asarray(theirs(x, training=True)),
+            **TOLERANCE,
+        )
+        for value in (3, "2", True):
+            with pytest.raises(ValueError, match="`implementation`"):
+                self.spec.layer(UNITS, implementation=value)
+
     def test_use_cudnn_is_accepted(self):
         if "use_cudnn" not in pyinspect.signature(self.spec.keras_layer.__init__).parameters:
             pytest.skip(f"{self.spec.keras_layer.__name__} has no use_cudnn")

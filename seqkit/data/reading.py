@@ -1,0 +1,100 @@
+"""Reading text files with clear errors: the encoding, binary files, bad bytes.
+
+Every seqkit loader of text (``seqkit.data.text``) and CSV
+(``seqkit.data.timeseries.load_csv``) takes ``encoding="utf-8"`` and reads
+through these helpers, so a wrong file or encoding ends in one message that
+names the argument, the file, the byte offset (and line) and the fix, instead of
+a bare ``'utf-8' codec can't decode byte 0xe9 in position 1187``.
+
+* ``check_encoding(encoding)``: the codec exists (else ValueError naming
+  ``encoding``).
+* ``check_text_file(path, encoding, argument)``: the file is not binary. Like
+  git, a NUL byte in the first 8,000 bytes means binary (text never holds one),
+  except in UTF-16/UTF-32, where NUL bytes are ordinary.
+* ``decoding_error(path, encoding, argument)``: the ValueError to raise when
+  decoding failed; the file is re-decoded as a whole to find the absolute offset
+  (a reader's own ``UnicodeDecodeError`` counts from the start of its buffer).
+* ``read_text(path, encoding, argument)``: all three around ``open().read()``;
+  ``"\\r\\n"`` and ``"\\r"`` read as ``"\\n"``; a leading byte-order mark is dropped.
+
+Example:
+    >>> read_text("notes.txt", "utf-8", "text_file")            # doctest: +SKIP
+    ValueError: encoding: cannot decode text_file='notes.txt' as 'utf-8': byte 0xe9
+    at byte offset 14 (line 2) is not valid 'utf-8' (invalid continuation byte).
+    If the file uses another encoding, pass it, e.g. encoding='latin-1'
+    (flag --encoding=latin-1).
+"""
+from __future__ import annotations
+
+import codecs
+import os
+
+# How much of a file is checked for NUL bytes (git's heuristic reads 8,000).
+BINARY_PROBE = 8000
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical name; ValueError naming ``encoding`` if unknown."""
+    try:
+        return codecs.lookup(encoding).name
+    except (LookupError, TypeError) as error:
+        raise ValueError(
+            f"encoding: expected the name of a text encoding (e.g. 'utf-8', 'latin-1', "
+            f"'cp1252'), got {encoding!r}") from error
+
+
+def _nul_is_text(encoding: str) -> bool:
+    return check_encoding(encoding).startswith(("utf-16", "utf-32"))
+
+
+def check_text_file(path: str | os.PathLike, encoding: str, argument: str) -> None:
+    """ValueError naming ``argument`` when ``path`` looks binary (see module doc)."""
+    path = os.fspath(path)
+    if _nul_is_text(encoding):
+        return
+    with open(path, "rb") as file:
+        head = file.read(BINARY_PROBE)
+    offset = head.find(b"\x00")
+    if offset >= 0:
+        raise ValueError(
+            f"{argument}: expected a text file, got {path!r}, which looks binary (a NUL byte "
+            f"at byte offset {offset}; text files have none). Pass the text or CSV file "
+            f"itself, not an archive, image or model file.")
+
+
+def decoding_error(path: str | os.PathLike, encoding: str, argument: str) -> ValueError:
+    """The ValueError for a file that does not decode as ``encoding``.
+
+    Names ``encoding``, the file (as ``argument``), the first bad byte's offset and
+    line, and the fix (``encoding=...``, flag ``--encoding``).
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as file:
+        raw = file.read()
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        offset, reason = error.start, error.reason
+    else:  # the reader failed on something else; say so plainly
+        return ValueError(f"encoding: could not read {argument}={path!r} as {encoding!r}")
+    line = raw.count(b"\n", 0, offset) + 1
+    suggestion = "latin-1" if check_encoding(encoding) != "iso8859-1" else "cp1252"
+    return ValueError(
+        f"encoding: cannot decode {argument}={path!r} as {encoding!r}: byte "
+        f"0x{raw[offset]:02x} at byte offset {offset} (line {line}) is not valid {encoding!r} "
+        f"({reason}). If the file uses another encoding, pass it, e.g. "
+        f"encoding={suggestion!r} (flag --encoding={suggestion}).")
+
+
+def read_text(path: str | os.PathLike, encoding: str = "utf-8", argument: str = "path") -> str:
+    """The text of ``path`` decoded as ``encoding``, with clear errors (module doc)."""
+    path = os.fspath(path)
+    check_encoding(encoding)
+    check_text_file(path, encoding, argument)
+    try:
+        # newline=None: "\r\n" and "\r" line ends read as "\n".
+        with open(path, encoding=encoding, newline=None) as file:
+            text = file.read()
+    except UnicodeDecodeError:
+        raise decoding_error(path, encoding, argument) from None
+    return text[1:] if text.startswith("\ufeff") else text

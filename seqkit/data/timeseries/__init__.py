@@ -1,0 +1,101 @@
+"""Time-series data layer for forecasting experiments (numpy + pandas only).
+
+This package turns a CSV file (or the built-in synthetic series) into the exact
+arrays that the forecasting benchmarks are defined on, so that every model and
+baseline in seqkit is scored on the same windows. One module per job; every
+name is re-exported here, so ``from seqkit.data import timeseries as ts`` and
+``ts.load_csv``, ``ts.synthetic``, ... are all a caller needs:
+
+* ``csv_loader``: ``load_csv`` parses and sorts dates, reports duplicated
+  timestamps, gaps, NaNs and infinities (``LoadReport``), selects target and
+  feature columns, refuses non-numeric cells unless ``coerce=True``, fills or
+  refuses missing values; ``encoding`` errors name the byte offset and the fix.
+* ``splits``: ``SeriesSplit`` (the value array ``[time, columns]``, the column
+  names, which columns are targets, the train/val/test ``Borders``) and
+  ``chronological_split`` (70/10/20 by default).
+* ``scaling``: ``StandardScaler``, per-column mean/std fitted on the training
+  rows only.
+* ``windows``: ``window_starts`` / ``make_windows`` / ``Windows``: every window
+  of a split, modes "M", "S" and "MS".
+* ``ett``: ``etth1``, the fixed ETTh1 protocol of Zhou et al. 2021 / Zeng et
+  al. 2023.
+* ``features``: ``calendar_features`` (phase of the day and week).
+* ``synthetic_series``: ``synthetic``, a seeded seasonal + AR(1) series whose
+  best achievable forecast error is known in closed form
+  (``SyntheticSeries.floor_mse``).
+
+Window convention (the one of Informer's ``Dataset_ETT_hour``): a split owns the
+rows ``[start, end)`` that are *forecast*; a window's input may reach back up to
+``input_length`` rows before ``start`` (into the previous split), so that the
+first forecast step of the first window of a split is row ``start`` (except for
+a split that starts at row 0, whose first forecast row is ``input_length``).
+Every window start is used: nothing is dropped to fill a last batch.
+
+Example:
+    >>> from seqkit.data import timeseries as ts
+    >>> data = ts.synthetic(n_rows=2016)
+    >>> test = data.windows("test", input_length=96, horizon=24)
+    >>> test.inputs.shape[1:], test.targets.shape[1:]
+    ((96, 7), (24, 3))
+    >>> round(data.floor_mse(24).mean, 3)
+    0.667
+"""
+from seqkit.data.timeseries.csv_loader import (  # noqa: F401
+    _DATE_NAMES,
+    _LOG,
+    _SHOW,
+    FILL_MODES,
+    Gap,
+    LoadReport,
+    _check_columns,
+    _fill,
+    _frequency_and_gaps,
+    _is_numeric,
+    _parse_dates,
+    _preview,
+    _resolve_date_column,
+    load_csv,
+)
+from seqkit.data.timeseries.ett import ETTH1_BORDERS, ETTH1_COLUMNS, etth1  # noqa: F401
+from seqkit.data.timeseries.features import calendar_features
+from seqkit.data.timeseries.scaling import StandardScaler
+from seqkit.data.timeseries.splits import (  # noqa: F401
+    DEFAULT_RATIOS,
+    SPLITS,
+    Borders,
+    SeriesSplit,
+    chronological_split,
+)
+from seqkit.data.timeseries.synthetic_series import (  # noqa: F401
+    Floor,
+    SyntheticSeries,
+    _error_covariance_kernel,
+    floor_mse,
+    synthetic,
+)
+from seqkit.data.timeseries.windows import (  # noqa: F401
+    MODES,
+    Windows,
+    _positive_int,
+    make_windows,
+    window_starts,
+)
+
+__all__ = [
+    "Borders",
+    "Floor",
+    "Gap",
+    "LoadReport",
+    "SeriesSplit",
+    "StandardScaler",
+    "SyntheticSeries",
+    "Windows",
+    "calendar_features",
+    "chronological_split",
+    "etth1",
+    "floor_mse",
+    "load_csv",
+    "make_windows",
+    "synthetic",
+    "window_starts",
+]
