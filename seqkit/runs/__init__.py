@@ -129,6 +129,7 @@ from seqkit.runs.files import (
     strict_json,
 )
 from seqkit.runs.harness import (
+    SAVED_MODEL,
     Experiment,
     Progress,
     Run,
@@ -149,7 +150,7 @@ def write_results(train_dir, results, name="results.json"):
 
 
 __all__ = [
-    "EXIT_USAGE", "Experiment", "NonFiniteLossError", "Progress", "Run", "RunConfig",
+    "EXIT_USAGE", "SAVED_MODEL", "Experiment", "NonFiniteLossError", "Progress", "Run", "RunConfig",
     "TrainDirLock", "UsageError", "atomic_write_json", "atomic_write_text", "check_config",
     "check_finite", "check_output_dir", "field", "file_digest", "flag_lines", "load_saved_model",
     "main", "one_line", "read_inputs",

@@ -1,0 +1,1 @@
+"""python -m experiments.translate: encoder–decoder translation on the seqkit.runs harness."""

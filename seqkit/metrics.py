@@ -1,0 +1,201 @@
+"""Classification and sequence-labelling metrics (intent accuracy, macro-F1, slot F1).
+
+Classification, over label strings (the label set is the union of the true and the
+predicted labels, sorted, as in scikit-learn):
+
+    accuracy      = #{i : pred_i = true_i} / n
+    precision_c   = #{pred = true = c} / #{pred = c}      (0 when c is never predicted)
+    recall_c      = #{pred = true = c} / #{true = c}      (0 when c never occurs)
+    f1_c          = 2 P_c R_c / (P_c + R_c)               (0 when P_c + R_c = 0)
+    macro_f1      = mean over classes of f1_c
+    confusion[t, p] = #{true = labels[t], pred = labels[p]}
+
+Slot filling, span level with the semantics of CoNLL's ``conlleval`` script (the
+standard for ATIS/SNIPS slot F1): tags are ``O``, ``B-type``, ``I-type`` (``E-``/``S-``
+of IOBES also read); a chunk starts at ``B``/``S``, at an ``I``/``E`` after ``O`` or
+after a chunk's end, and wherever the type changes, so ``O I-x I-x`` is one chunk ``x``
+and ``B-x I-y`` two chunks. Each sentence is read on its own (conlleval's sentence
+boundary). A predicted chunk is correct only if a gold chunk has the same type and both
+the same first and last word:
+
+    precision = correct / predicted chunks, recall = correct / gold chunks,
+    f1 = 2 P R / (P + R)
+
+``exact_match`` is the fraction of utterances whose intent and every tag are right.
+
+Example:
+    >>> spans(["O", "B-city", "I-city", "I-date", "O", "I-time"])
+    [('city', 1, 2), ('date', 3, 3), ('time', 5, 5)]
+    >>> round(slot_scores([["B-x", "I-x", "O"]], [["B-x", "O", "O"]])["f1"], 3)
+    0.0
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+# --------------------------------------------------------------------------- intents
+
+
+def accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
+    _check_lengths(y_true, y_pred)
+    return float(np.mean([t == p for t, p in zip(y_true, y_pred)])) if y_true else 0.0
+
+
+def class_labels(y_true: Sequence[str], y_pred: Sequence[str]) -> list[str]:
+    """The sorted union of true and predicted labels."""
+    return sorted(set(y_true) | set(y_pred))
+
+
+def confusion_matrix(y_true: Sequence[str], y_pred: Sequence[str],
+                     labels: Sequence[str] | None = None) -> np.ndarray:
+    """int64 ``[len(labels), len(labels)]``, rows true, columns predicted."""
+    _check_lengths(y_true, y_pred)
+    labels = class_labels(y_true, y_pred) if labels is None else list(labels)
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = np.zeros((len(labels), len(labels)), np.int64)
+    for t, p in zip(y_true, y_pred):
+        if t not in index or p not in index:
+            raise ValueError(f"Received a label ({t!r} or {p!r}) missing from `labels`.")
+        matrix[index[t], index[p]] += 1
+    return matrix
+
+
+def per_class_scores(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, dict]:
+    """label -> {"precision", "recall", "f1", "support"} (see the module docstring)."""
+    labels = class_labels(y_true, y_pred)
+    matrix = confusion_matrix(y_true, y_pred, labels)
+    scores = {}
+    for i, label in enumerate(labels):
+        correct = matrix[i, i]
+        predicted, support = matrix[:, i].sum(), matrix[i, :].sum()
+        precision = correct / predicted if predicted else 0.0
+        recall = correct / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores[label] = {"precision": float(precision), "recall": float(recall),
+                         "f1": float(f1), "support": int(support)}
+    return scores
+
+
+def macro_f1(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
+    scores = per_class_scores(y_true, y_pred)
+    return float(np.mean([s["f1"] for s in scores.values()])) if scores else 0.0
+
+
+def format_class_table(scores: dict[str, dict]) -> str:
+    """A plain-text per-class precision/recall/F1/support table."""
+    width = max([len("intent")] + [len(label) for label in scores])
+    lines = [f"{'intent':<{width}}  precision  recall     f1  support"]
+    for label, s in scores.items():
+        lines.append(f"{label:<{width}}  {s['precision']:9.4f}  {s['recall']:6.4f}  "
+                     f"{s['f1']:6.4f}  {s['support']:7d}")
+    return "\n".join(lines)
+
+
+def plot_confusion_matrix(matrix: np.ndarray, labels: Sequence[str], path: str,
+                          title: str = "confusion matrix (rows: true, columns: predicted)"
+                          ) -> str:
+    """Writes the matrix as a PNG heat map with counts; returns ``path``."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    size = max(4.0, 0.5 * len(labels) + 2.0)
+    figure, axes = plt.subplots(figsize=(size + 1.0, size))
+    image = axes.imshow(matrix, cmap="Blues")
+    axes.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    axes.set_yticks(range(len(labels)), labels, fontsize=8)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(title, fontsize=9)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (row, column), count in np.ndenumerate(matrix):
+        if count:
+            axes.text(column, row, str(count), ha="center", va="center", fontsize=7,
+                      color="white" if count > threshold else "black")
+    figure.colorbar(image, ax=axes)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+# --------------------------------------------------------------------------- slots
+
+
+def _split_tag(tag: str) -> tuple[str, str]:
+    """conlleval's ``^([^-]*)-(.*)$``: "B-city" -> ("B", "city"), "O" -> ("O", "")."""
+    prefix, dash, kind = tag.partition("-")
+    return (prefix, kind) if dash else (tag, "")
+
+
+def _chunk_ends(prev: str, tag: str, prev_type: str, kind: str) -> bool:
+    """conlleval's endOfChunk: did a chunk end between the previous word and this one?"""
+    return (prev in ("E", "S")
+            or (prev in ("B", "I") and tag in ("B", "S", "O"))
+            or (prev not in ("O", ".") and prev_type != kind))
+
+
+def _chunk_starts(prev: str, tag: str, prev_type: str, kind: str) -> bool:
+    """conlleval's startOfChunk: does a chunk start at this word?"""
+    return (tag in ("B", "S")
+            or (prev in ("E", "S", "O") and tag in ("E", "I"))
+            or (tag not in ("O", ".") and prev_type != kind))
+
+
+def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """The chunks of one sentence as ``(type, first, last)`` word indices (inclusive)."""
+    result = []
+    prev, prev_type, start = "O", "", None
+    for i, tag in enumerate(list(tags) + ["O"]):
+        prefix, kind = _split_tag(tag)
+        if start is not None and _chunk_ends(prev, prefix, prev_type, kind):
+            result.append((prev_type, start, i - 1))
+            start = None
+        if _chunk_starts(prev, prefix, prev_type, kind):
+            start = i
+        prev, prev_type = prefix, kind
+    return result
+
+
+def slot_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
+    """Span precision/recall/F1 over sentences; see the module docstring.
+
+    Returns:
+      {"precision", "recall", "f1", "gold", "predicted", "correct"}.
+    """
+    _check_lengths(gold, predicted)
+    num_gold = num_predicted = num_correct = 0
+    for number, (g, p) in enumerate(zip(gold, predicted)):
+        if len(g) != len(p):
+            raise ValueError(f"Sentence {number}: {len(g)} gold tags but {len(p)} predicted; "
+                             "expected one tag per word in both.")
+        gold_spans, predicted_spans = set(spans(g)), set(spans(p))
+        num_gold += len(gold_spans)
+        num_predicted += len(predicted_spans)
+        num_correct += len(gold_spans & predicted_spans)
+    precision = num_correct / num_predicted if num_predicted else 0.0
+    recall = num_correct / num_gold if num_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "gold": num_gold,
+            "predicted": num_predicted, "correct": num_correct}
+
+
+def exact_match(intents_true: Sequence[str], intents_pred: Sequence[str],
+                tags_true: Sequence[Sequence[str]], tags_pred: Sequence[Sequence[str]]
+                ) -> float:
+    """Fraction of utterances with the right intent and every slot tag right."""
+    _check_lengths(intents_true, intents_pred)
+    _check_lengths(intents_true, tags_true)
+    _check_lengths(tags_true, tags_pred)
+    hits = [it == ip and list(tt) == list(tp)
+            for it, ip, tt, tp in zip(intents_true, intents_pred, tags_true, tags_pred)]
+    return float(np.mean(hits)) if hits else 0.0
+
+
+def _check_lengths(a: Sequence, b: Sequence) -> None:
+    if len(a) != len(b):
+        raise ValueError(f"Received sequences of different lengths ({len(a)} and {len(b)}); "
+                         "expected one prediction per example.")

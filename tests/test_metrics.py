@@ -1,0 +1,113 @@
+"""seqkit.metrics: hand-worked intent metrics; slot F1 against a transcription of conlleval."""
+import doctest
+import random
+
+import numpy as np
+import pytest
+
+from seqkit import metrics
+from seqkit.metrics import (
+    accuracy,
+    confusion_matrix,
+    exact_match,
+    macro_f1,
+    per_class_scores,
+    slot_scores,
+    spans,
+)
+
+
+def test_doctests():
+    assert doctest.testmod(metrics).failed == 0
+
+
+def test_intent_metrics_by_hand():
+    y_true = ["a", "a", "a", "b", "b", "c"]
+    y_pred = ["a", "a", "b", "b", "c", "c"]
+    assert accuracy(y_true, y_pred) == pytest.approx(4 / 6)
+    assert confusion_matrix(y_true, y_pred).tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+    scores = per_class_scores(y_true, y_pred)
+    # a: P 2/2, R 2/3; b: P 1/2, R 1/2; c: P 1/2, R 1/1.
+    assert scores["a"]["precision"] == 1.0 and scores["a"]["recall"] == pytest.approx(2 / 3)
+    assert scores["b"]["f1"] == pytest.approx(0.5)
+    assert scores["c"]["f1"] == pytest.approx(2 * 0.5 * 1 / 1.5)
+    assert scores["a"]["support"] == 3
+    assert macro_f1(y_true, y_pred) == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
+    # A class only predicted (never true) counts with F1 0, as in scikit-learn.
+    assert macro_f1(["a", "a"], ["a", "z"]) == pytest.approx((2 / 3 + 0) / 2)
+    assert "precision" in metrics.format_class_table(scores)
+    with pytest.raises(ValueError, match="different lengths"):
+        accuracy(["a"], [])
+
+
+def test_spans_conlleval_rules():
+    assert spans(["B-x", "I-x", "O", "B-y"]) == [("x", 0, 1), ("y", 3, 3)]
+    assert spans(["I-x", "I-x"]) == [("x", 0, 1)]             # I- without B- starts a chunk
+    assert spans(["B-x", "I-y"]) == [("x", 0, 0), ("y", 1, 1)]  # a type change splits
+    assert spans(["B-x", "B-x"]) == [("x", 0, 0), ("x", 1, 1)]
+    assert spans(["O", "O"]) == []
+    assert spans(["S-x", "B-y", "E-y"]) == [("x", 0, 0), ("y", 1, 2)]  # IOBES
+
+
+def test_slot_scores_by_hand():
+    gold = [["B-city", "I-city", "O", "B-date"], ["O", "B-x"]]
+    pred = [["B-city", "O", "O", "B-date"], ["O", "I-x"]]
+    # gold chunks: city(0,1), date(3,3), x(1,1); predicted: city(0,0) (wrong end),
+    # date(3,3), x(1,1) (I- after O starts a chunk: correct, as in conlleval).
+    scores = slot_scores(gold, pred)
+    assert (scores["gold"], scores["predicted"], scores["correct"]) == (3, 3, 2)
+    assert scores["f1"] == pytest.approx(2 / 3)
+    assert slot_scores([["O"]], [["O"]])["f1"] == 0.0
+    with pytest.raises(ValueError, match="Sentence 0"):
+        slot_scores([["O"]], [["O", "O"]])
+
+
+def _conlleval_counts(gold, predicted):
+    """A line-by-line transcription of conlleval's counting loop (in_correct state)."""
+    correct_chunks = found_correct = found_guessed = 0
+    for g_tags, p_tags in zip(gold, predicted):
+        in_correct = False
+        last_c, last_c_type, last_g, last_g_type = "O", "", "O", ""
+        for c_tag, g_tag in list(zip(g_tags, p_tags)) + [("O", "O")]:
+            correct, correct_type = metrics._split_tag(c_tag)
+            guessed, guessed_type = metrics._split_tag(g_tag)
+            end_c = metrics._chunk_ends(last_c, correct, last_c_type, correct_type)
+            end_g = metrics._chunk_ends(last_g, guessed, last_g_type, guessed_type)
+            start_c = metrics._chunk_starts(last_c, correct, last_c_type, correct_type)
+            start_g = metrics._chunk_starts(last_g, guessed, last_g_type, guessed_type)
+            if in_correct:
+                if end_c and end_g and last_g_type == last_c_type:
+                    in_correct = False
+                    correct_chunks += 1
+                elif end_c != end_g or guessed_type != correct_type:
+                    in_correct = False
+            if start_c and start_g and guessed_type == correct_type:
+                in_correct = True
+            found_correct += start_c
+            found_guessed += start_g
+            last_c, last_c_type, last_g, last_g_type = correct, correct_type, guessed, guessed_type
+    return correct_chunks, found_correct, found_guessed
+
+
+def test_slot_scores_match_conlleval_loop():
+    rng = random.Random(0)
+    tags = ["O", "B-a", "I-a", "B-b", "I-b"]
+    gold = [[rng.choice(tags) for _ in range(rng.randint(1, 8))] for _ in range(3000)]
+    pred = [[t if rng.random() < 0.6 else rng.choice(tags) for t in g] for g in gold]
+    correct, found_gold, found_pred = _conlleval_counts(gold, pred)
+    scores = slot_scores(gold, pred)
+    assert (scores["correct"], scores["gold"], scores["predicted"]) == (
+        correct, found_gold, found_pred)
+
+
+def test_exact_match():
+    assert exact_match(["a", "a", "b"], ["a", "a", "a"],
+                       [["O"], ["B-x"], ["O"]], [["O"], ["O"], ["O"]]) == pytest.approx(1 / 3)
+
+
+def test_plot_confusion_matrix(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = metrics.plot_confusion_matrix(np.array([[3, 1], [0, 2]]), ["a", "b"],
+                                         str(tmp_path / "cm.png"))
+    with open(path, "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
