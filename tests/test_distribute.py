@@ -250,21 +250,27 @@ def test_command_line_mirrored_on_two_logical_cpus_matches_one_device(data_dir, 
         assert two[key] == pytest.approx(one[key], rel=1e-4), key
 
 
-# A worker: `python -m experiments.lm` with its flags, then the final weights.
-WORKER = """
+def _worker_script(job, builder_module):
+    """A worker: `python -m experiments.<job>` with its flags, then the final weights
+    (the model is caught where ``experiments.<job>.<builder_module>.build_model`` makes it)."""
+    modules = ", ".join(sorted({builder_module, "train"}))
+    return f"""
 import hashlib, json, sys
 import numpy as np
-from experiments.lm import train
+from experiments.{job} import {modules}
 from seqkit import runs
 
-models, build_model = [], train.build_model
-train.build_model = lambda *a, **k: models.append(build_model(*a, **k)) or models[-1]
-runs.main(train.EXPERIMENT, argv=["experiments.lm", *sys.argv[1:]])
-weights = [np.asarray(w) for w in models[-1].get_weights()]
-print("WEIGHTS " + json.dumps({
+built, build_model = [], {builder_module}.build_model
+{builder_module}.build_model = lambda *a, **k: built.append(build_model(*a, **k)) or built[-1]
+runs.main(train.EXPERIMENT, argv=["experiments.{job}", *sys.argv[1:]])
+weights = [np.asarray(w) for w in built[-1].get_weights()]
+print("WEIGHTS " + json.dumps({{
     "sha256": hashlib.sha256(b"".join(w.tobytes() for w in weights)).hexdigest(),
-    "weights": [w.tolist() for w in weights]}), flush=True)
+    "weights": [w.tolist() for w in weights]}}), flush=True)
 """
+
+
+WORKER = _worker_script("lm", "train")
 
 
 def _free_ports(count):
@@ -367,21 +373,7 @@ def test_multi_worker_trains_like_one_device_only_the_chief_writes_and_resumes(
     assert metrics[0]["test_perplexity"] == pytest.approx(reference["test_perplexity"], rel=1e-4)
 
 
-# A forecast worker: `python -m experiments.forecast` with its flags, then the final weights.
-FORECAST_WORKER = """
-import hashlib, json, sys
-import numpy as np
-from experiments.forecast import models, train
-from seqkit import runs
-
-built, build_model = [], models.build_model
-models.build_model = lambda *a, **k: built.append(build_model(*a, **k)) or built[-1]
-runs.main(train.EXPERIMENT, argv=["experiments.forecast", *sys.argv[1:]])
-weights = [np.asarray(w) for w in built[-1].get_weights()]
-print("WEIGHTS " + json.dumps({
-    "sha256": hashlib.sha256(b"".join(w.tobytes() for w in weights)).hexdigest(),
-    "weights": [w.tolist() for w in weights]}), flush=True)
-"""
+FORECAST_WORKER = _worker_script("forecast", "models")
 
 
 def test_forecast_multi_worker_trains_like_one_device_only_the_chief_writes_and_resumes(

@@ -7,6 +7,9 @@ Suites (``--suite``, comma-separated; default all that apply):
 * ``lm``: the language model's training step (PTB small shapes): tokens/s, FLOP/s.
 * ``export``: ``step`` latency and ``generate`` tokens/s of an exported language
   model (loaded SavedModel) beside the same in Python with Keras.
+* ``serving``: the exported intent classifier (utterances/s at batch 1 and 64)
+  and translator (sentences/s at batch 64, greedy and beam 5), loaded
+  SavedModels beside the same work in process (``experiments/bench/serving.py``).
 
 Also measures a large matmul's FLOP/s (the practical peak of this machine) once
 and reports each layer's achieved FLOP/s as a fraction of it. Prints a table per
@@ -21,7 +24,7 @@ from absl import app, flags, logging
 from experiments.bench import suites
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("suite", ["layers", "clockwork", "lm", "export"],
+flags.DEFINE_list("suite", ["layers", "clockwork", "lm", "export", "serving"],
                   "Benchmark suites to run.")
 flags.DEFINE_integer("repeats", 10, "Timed repeats per implementation (after 2 warm-ups).")
 flags.DEFINE_bool("quick", False, "Tiny shapes: a smoke run, not a measurement.")

@@ -17,7 +17,10 @@ medians are reported, as items per second = batch / median seconds per call.
     tokenization, lookup, model and slot decoding in the graph;
   - ``keras``: the same steps in Python, as ``experiments.classify`` predicts:
     ``word_tokenize`` + vocabulary lookup + ``seqkit.classifier.predict_ids``
-    (an eager Keras call and the same Viterbi decoding).
+    (an eager Keras call and the same Viterbi decoding);
+  - ``keras_predict``: only ``model.predict`` (Keras's compiled predict loop) on
+    the already tokenized and padded ids, no slot decoding: a lower bound on the
+    in-process cost of the model itself.
 * ``translation``: ``python -m experiments.translate`` preset ``default`` (1x128
   GRU encoder and decoder, Luong attention) on the built-in pair. How long a
   translation is decoded depends on when ``<eos>`` comes, so the model is
@@ -98,16 +101,25 @@ def intent_rows(repeats, quick, seed, folder):
     for size in INTENT_BATCHES:
         batch = _take(texts, size)
         strings = tf.constant(batch)
-        # Both return NumPy results: the time covers the copy to the host too.
+        # The ids predict_ids would feed (with its extra padding column), for model.predict.
+        padded = np.concatenate([tokenize.pad_batch(tokenize.encode_batch(
+            data.words, [tokenize.word_tokenize(t, lowercase=data.lowercase) for t in batch])),
+            np.zeros((size, 1), np.int32)], axis=1)
+        # Every path returns NumPy results: the time covers the copy to the host too.
         times = common.interleaved_times({
             "saved_model": lambda: served(utterances=strings)["intent"].numpy(),
             "keras": lambda: in_process(batch),
+            "keras_predict": lambda: model.predict(padded, batch_size=size, verbose=0),
         }, repeats=repeats)
+        served_intents = [i.decode("utf-8") for i in served(utterances=strings)["intent"].numpy()]
+        intents = [data.intents[i] for i in in_process(batch)[0].argmax(-1)]
         rows.append(_row("intent", f"classify preset {preset}: {config.cell} "
                          f"{config.num_layers}x{config.units}, task {data.task}, "
                          f"untrained", "utterances", size, times, repeats,
                          export_seconds=export_seconds, load_seconds=load_seconds,
-                         vocabulary=len(data.words)))
+                         vocabulary=len(data.words),
+                         same_as_in_process=sum(a == b for a, b in zip(served_intents, intents))
+                         / size))
     return rows
 
 
@@ -126,7 +138,7 @@ def translation_rows(repeats, quick, seed, folder):
     model = train.build_model(config, data)
     optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
     step = train.make_train_step(model, optimizer, config.max_grad_norm)
-    epochs = 1 if quick else TRAIN_EPOCHS
+    epochs = 0 if quick else TRAIN_EPOCHS  # quick: a smoke run, no training
     start = time.perf_counter()
     for epoch in range(epochs):
         for batch in translation.batches(data.splits["train"], config.batch_size, shuffle=True,
@@ -144,7 +156,7 @@ def translation_rows(repeats, quick, seed, folder):
     load_seconds = time.perf_counter() - start
     greedy, beam = loaded.signatures["translate"], loaded.signatures["translate_beam"]
 
-    batch = _take(data.splits["test"].source_text, TRANSLATE_BATCH)
+    batch = _take(data.splits["test"].source_texts, TRANSLATE_BATCH)
     strings = tf.constant(batch)
     rows = []
     for beam_size in (1, BEAM_SIZE):
@@ -182,7 +194,8 @@ def _row(task, model, unit, batch, times, repeats, **extra):
     per_second = {name: batch / common.median(t) for name, t in times.items()}
     row = {"task": task, "model": model, "unit": unit, "batch": batch, "repeats": repeats,
            **{f"{unit}_per_s_{name}": round(value, 1) for name, value in per_second.items()},
-           "saved_model_over_keras": round(per_second["saved_model"] / per_second["keras"], 2),
+           **{f"saved_model_over_{name}": round(per_second["saved_model"] / value, 2)
+              for name, value in per_second.items() if name != "saved_model"},
            "tensorflow": tf.__version__, "cpus": os.cpu_count(),
            "machine": platform.machine()}
     for key, value in extra.items():
@@ -210,7 +223,9 @@ def format_table(rows):
                      f"{100 * r['reached_eos']:.0f}%, export = in-process on "
                      f"{100 * r['same_as_in_process']:.0f}%")
         else:
-            notes = f"vocabulary {r['vocabulary']}"
+            notes = (f"model.predict alone {r['utterances_per_s_keras_predict']:.1f}/s "
+                     f"({r['saved_model_over_keras_predict']:.2f}x), export = in-process "
+                     f"intent on {100 * r['same_as_in_process']:.0f}%")
         lines.append(
             f"{r['task']:<12} {r.get('decoding', ''):<8} {r['batch']:>5} | "
             f"{r[f'{unit}_per_s_saved_model']:13.1f} {r[f'{unit}_per_s_keras']:10.1f} "

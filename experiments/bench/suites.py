@@ -6,7 +6,7 @@ import platform
 
 from experiments.bench import common
 
-SUITES = ("layers", "clockwork", "lm", "export")
+SUITES = ("layers", "clockwork", "lm", "export", "serving")
 
 
 def run_suites(suites, repeats=10, quick=False, seed=0):

@@ -126,14 +126,17 @@ def _as_flags(message: str) -> str:
 # --------------------------------------------------------------------------
 # Baselines and metrics
 # --------------------------------------------------------------------------
-def baseline_forecasts(data: Data, season: int,
-                       alphas=baselines.DEFAULT_ALPHAS) -> dict[str, np.ndarray]:
-    """Standardized forecasts of every baseline on ``data.test`` (same windows as the model).
+def baseline_forecasts(data: Data, season: int, alphas=baselines.DEFAULT_ALPHAS,
+                       split: str = "test") -> dict[str, np.ndarray]:
+    """Standardized forecasts of every baseline on ``split``'s windows ("test" or
+    "valid": the same windows as the model).
 
     The linear model's ridge strength is the one of ``alphas`` with the lowest
-    validation MSE, as in ``seqkit.baselines.evaluate_baselines``.
+    validation MSE, as in ``seqkit.baselines.evaluate_baselines`` (so on "valid"
+    its score is slightly optimistic, which only makes the check below stricter).
     """
-    test, horizon, channels = data.test, data.test.horizon, data.test.target_channels
+    test = {"test": data.test, "valid": data.val}[split]
+    horizon, channels = test.horizon, test.target_channels
     scores = [baselines.mse(baselines.linear(data.train.inputs, data.train.targets,
                                              data.val.inputs, channels, a), data.val.targets)
               for a in alphas]
@@ -344,6 +347,7 @@ class ForecastExperiment(runs.Experiment):
                "n_test_windows": data.test.n}
         for name, prediction in baseline_forecasts(data, config.season).items():
             out.update({f"{name}_{k}": v for k, v in scores(prediction, data.test).items()})
+        out.update(_check_against_baselines(data, config, results["valid_mse"]))
         if isinstance(data.series, ts.SyntheticSeries):
             out.update(_floor(data, config))
             out["ratio_to_floor"] = results["test_mse"] / out["floor_mse"]
@@ -364,10 +368,34 @@ class ForecastExperiment(runs.Experiment):
         return out
 
     def report(self, results):
-        return format_table(results)
+        table = format_table(results)
+        if results.get("beaten_on_valid_by"):
+            table += "\n" + results["baseline_warning"]
+        return table
 
 
 EXPERIMENT = ForecastExperiment()
+
+
+def _check_against_baselines(data, config, model_valid_mse):
+    """Never silently worse than a baseline: score every baseline on the validation
+    windows (never the test split, which must not steer anything) and, when the best
+    of them beats the model there, say so in a warning line and in the results
+    (``beaten_on_valid_by``: the baseline's key prefix; ``valid_<baseline>_mse``)."""
+    valid = {name: baselines.mse(prediction, data.val.targets)
+             for name, prediction in baseline_forecasts(data, config.season,
+                                                        split="valid").items()}
+    out = {f"valid_{name}_mse": value for name, value in valid.items()}
+    best = min(valid, key=valid.get)
+    out["beaten_on_valid_by"] = best if valid[best] < model_valid_mse else None
+    if out["beaten_on_valid_by"]:
+        label = {"repeat": "repeat-last", "seasonal_naive": "seasonal-naive"}.get(best, best)
+        out["baseline_warning"] = (
+            f"warning: {label} beats the model on the validation windows (MSE "
+            f"{valid[best]:.4g} vs {model_valid_mse:.4g}); the exported and plotted "
+            f"forecaster is still the model. Use the {label} forecast or try "
+            f"--instance_norm=last (see BUILD_NOTES.md, Known limits).")
+    return out
 
 
 def train_and_evaluate(config: configs_lib.Config, train_dir: str) -> dict:

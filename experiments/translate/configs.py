@@ -103,7 +103,7 @@ PRESETS = {
                        learning_rate=1e-3, epochs=4, tokenize="space", min_count=2,
                        source_language="de", target_language="en", beam_size=5),
     "multi30k_lstm": Config(cell="lstm", num_layers=2, units=256, attention="none",
-                            dropout=0.2, batch_size=64, learning_rate=1e-3, epochs=4,
+                            dropout=0.2, batch_size=64, learning_rate=1e-3, epochs=6,
                             tokenize="space", min_count=2, source_language="de",
                             target_language="en"),
     "test": Config(units=8, epochs=1, num_generated=60, batch_size=8, max_decode_length=8,

@@ -2,6 +2,7 @@
 
 import pytest
 
+from experiments.bench import serving
 from experiments.bench import suites as bench
 
 
@@ -21,3 +22,24 @@ def test_quick_layers_and_lm_suites_report_every_figure():
 def test_unknown_suite_is_a_clear_error():
     with pytest.raises(ValueError, match="suite"):
         bench.run_suites(["nope"])
+
+
+def test_quick_serving_suite_measures_both_exports_beside_in_process():
+    results = bench.run_suites(["serving"], repeats=1, quick=True)
+    rows = results["serving"]
+    assert [(r["task"], r["batch"], r.get("decoding")) for r in rows] == [
+        ("intent", 1, None), ("intent", 64, None),
+        ("translation", 64, "greedy"), ("translation", 64, "beam 5")]
+    for row in rows:
+        unit = row["unit"]
+        served, in_process = row[f"{unit}_per_s_saved_model"], row[f"{unit}_per_s_keras"]
+        assert served > 0 and in_process > 0
+        assert row["saved_model_over_keras"] == pytest.approx(served / in_process, rel=2e-2)
+        if row["task"] == "intent":
+            assert row["saved_model_over_keras_predict"] == pytest.approx(
+                served / row["utterances_per_s_keras_predict"], rel=2e-2)
+        # The export serves what the in-process model predicts, row for row.
+        assert row["same_as_in_process"] == 1.0
+    assert all(0 <= r["reached_eos"] <= 1 for r in rows if r["task"] == "translation")
+    table = serving.format_table(rows)
+    assert "beam 5" in table and "intent" in table

@@ -389,3 +389,30 @@ print(json.dumps([one["test_mse"], two["test_mse"], two["replicas"]]))
     assert out.returncode == 0, out.stderr[-3000:]
     one, two, replicas = json.loads(out.stdout.strip().splitlines()[-1])
     assert replicas == 2 and two == pytest.approx(one, rel=1e-4)
+
+
+def test_a_baseline_that_beats_the_model_on_validation_is_reported(tmp_path, capsys):
+    """A random walk: repeating the last value is the optimal forecast, so a tiny
+    model trained for one epoch loses to a baseline, and the run must say so."""
+    steps = np.random.default_rng(7).standard_normal(600).cumsum()
+    frame = pd.DataFrame({"date": pd.date_range("2022-01-03", periods=600, freq="h"),
+                          "a": steps, "b": 0.5 * steps})
+    frame.to_csv(tmp_path / "walk.csv", index=False)
+    results = runs.main(train.EXPERIMENT, [
+        "forecast", f"--csv={tmp_path / 'walk.csv'}", "--targets=a,b", "--config=test",
+        "--input_length=24", "--horizon=12", "--epochs=1", "--noprogress",
+        f"--train_dir={tmp_path / 'run'}"])
+    best = results["beaten_on_valid_by"]
+    assert best in ("repeat", "seasonal_naive", "linear")
+    assert results[f"valid_{best}_mse"] < results["valid_mse"]
+    assert "beats the model on the validation windows" in capsys.readouterr().out
+
+
+def test_the_validation_check_names_the_best_baseline_only_when_it_wins(tiny_run):
+    results, _ = tiny_run
+    valid = {k: results[f"valid_{k}_mse"] for k in ("repeat", "seasonal_naive", "linear")}
+    best = min(valid, key=valid.get)
+    if valid[best] < results["valid_mse"]:
+        assert results["beaten_on_valid_by"] == best and best in results["baseline_warning"]
+    else:
+        assert results["beaten_on_valid_by"] is None and "baseline_warning" not in results
