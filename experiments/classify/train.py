@@ -122,7 +122,7 @@ def fingerprint(config, data) -> dict:
     if data.chars is not None:
         out["char_vocabulary_sha256"] = tokenize.vocabulary_hash(data.chars)
     if source.files:
-        out["files"] = [slu.file_fingerprint(path) for path in source.files]
+        out["files"] = [runs.file_digest(path) for path in source.files]
     else:
         out["generator"] = {"corpus_size": config.corpus_size, "noise_rate": config.noise_rate,
                             "seed": config.seed}

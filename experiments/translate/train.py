@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from experiments.translate import configs
-from seqkit import runs
+from seqkit import distribute, runs
 from seqkit.data import tokenize as tokenize_lib
 from seqkit.data import translation
 from seqkit.seq2seq import Seq2Seq, Translator, masked_loss, target_token_counts
@@ -95,10 +95,8 @@ def make_train_step(model, optimizer, max_grad_norm):
             loss_sum, count = masked_loss(logits, target_outputs)
             loss = loss_sum / count  # mean over the batch's target tokens
         variables = model.trainable_variables
-        grads = tape.gradient(loss, variables)
-        if max_grad_norm:
-            grads, _ = tf.clip_by_global_norm(grads, max_grad_norm)
-        optimizer.apply_gradients(zip(grads, variables))
+        distribute.apply_clipped_gradients(optimizer, tape.gradient(loss, variables),
+                                           variables, max_grad_norm)
         return loss_sum, count
 
     return step

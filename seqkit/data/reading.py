@@ -98,3 +98,23 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8", argument: str = 
     except UnicodeDecodeError:
         raise decoding_error(path, encoding, argument) from None
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_lines(path: str | os.PathLike, encoding: str = "utf-8", argument: str = "path"
+               ) -> list[str]:
+    r"""The lines of ``path`` (``read_text``'s checks and errors), without line ends.
+
+    The newline that ends the last line starts no empty line; an empty line
+    inside the file is kept as "".
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        ...     _ = f.write("a\r\n\nb\n")
+        >>> read_lines(f.name)
+        ['a', '', 'b']
+    """
+    lines = read_text(path, encoding, argument).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines

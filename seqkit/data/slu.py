@@ -33,13 +33,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from seqkit.data import intents
+from seqkit.data import intents, reading
 from seqkit.data.tokenize import normalize, word_tokenize
 
 SPLITS = ("train", "valid", "test")
@@ -107,16 +106,6 @@ def tokenize_text(text: str, tokenizer: str) -> list[str]:
                      f"of {TOKENIZERS}, got {tokenizer!r}.")
 
 
-def file_fingerprint(path: str) -> dict:
-    """``{"path", "size", "sha256"}`` of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return {"path": os.path.abspath(path), "size": os.path.getsize(path),
-            "sha256": digest.hexdigest()}
-
-
 # --------------------------------------------------------------------------- SLU folders
 
 
@@ -125,16 +114,11 @@ def _read_lines(path: str) -> list[str]:
         raise DataError(f"{path}: file not found; expected the SLU layout "
                         "{train,valid,test}/seq.in + label (+ seq.out).")
     try:
-        # newline=None: "\r\n" line ends read as "\n".
-        with open(path, encoding="utf-8", newline=None) as file:
-            text = file.read()
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not UTF-8 text ({error}).") from None
-    if text.strip() == "":
+        lines = reading.read_lines(path, argument="--data_dir")
+    except ValueError as error:  # not UTF-8, or binary: the message names the file
+        raise DataError(str(error)) from None
+    if not "".join(lines).strip():
         raise DataError(f"{path}: the file is empty; expected one line per utterance.")
-    lines = text.split("\n")
-    if lines[-1] == "":  # the newline that ends the last line
-        lines.pop()
     return lines
 
 

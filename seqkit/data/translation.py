@@ -59,7 +59,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from seqkit.data import tokenize
+from seqkit.data import reading, tokenize
 from seqkit.data.text import UNK, Vocabulary
 
 PAD = tokenize.PAD
@@ -201,15 +201,6 @@ def generate_pairs(num_pairs: int, seed: int = 0, max_adjectives: int = 2
 
 # =========================================================================== file loaders
 
-def _read_lines(path):
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the final newline ends the last line; it is not an empty line
-    return [line.rstrip("\r") for line in lines]
-
-
 _FILE_PATTERN = re.compile(r"^(?P<split>[^.]+)(?:\..+)?\.(?P<lang>[^.]+)$")
 
 
@@ -279,7 +270,8 @@ def load_parallel_dir(data_dir, source_language, target_language, seed=0):
                 raise DataError(f"--data_dir: {data_dir!r} has {split} files for "
                                 f"{sorted(files)} but none for {code!r}.")
         source_path, target_path = files[source_language], files[target_language]
-        sources, targets = _read_lines(source_path), _read_lines(target_path)
+        sources = reading.read_lines(source_path, argument="--data_dir")
+        targets = reading.read_lines(target_path, argument="--data_dir")
         _check_aligned(source_path, target_path, sources, targets)
         pairs[split] = [(s, t) for s, t in zip(sources, targets) if s.strip()]
     if "test" not in pairs:
@@ -305,7 +297,7 @@ def load_pairs_file(path, source_column=0, target_column=1, seed=0):
                         "file with one sentence pair a line.")
     needed = max(source_column, target_column) + 1
     pairs = []
-    for number, line in enumerate(_read_lines(path), 1):
+    for number, line in enumerate(reading.read_lines(path, argument="--pairs_file"), 1):
         if not line.strip():
             continue
         columns = line.split("\t")

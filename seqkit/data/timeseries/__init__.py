@@ -24,12 +24,9 @@ name is re-exported here, so ``from seqkit.data import timeseries as ts`` and
   best achievable forecast error is known in closed form
   (``SyntheticSeries.floor_mse``).
 
-Window convention (the one of Informer's ``Dataset_ETT_hour``): a split owns the
-rows ``[start, end)`` that are *forecast*; a window's input may reach back up to
-``input_length`` rows before ``start`` (into the previous split), so that the
-first forecast step of the first window of a split is row ``start`` (except for
-a split that starts at row 0, whose first forecast row is ``input_length``).
-Every window start is used: nothing is dropped to fill a last batch.
+Windows follow Informer's ``Dataset_ETT_hour`` convention (a split owns the rows it
+*forecasts*; a window's input may reach back into the previous split; every window
+start is used): see ``windows.py``.
 
 Example:
     >>> from seqkit.data import timeseries as ts
