@@ -309,6 +309,12 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         """A bias added to ``h · U`` inside the recurrence (GRU's b'); None here."""
         return None
 
+    def step_weights(self):
+        """Weights ``gates`` reads besides ``recurrent_kernel`` and ``recurrent_bias``
+        (e.g. a peephole kernel); the fused loop returns their gradients, summed
+        over the steps. None here."""
+        return []
+
     def supports_fused(self, training):
         """Whether ``seqkit.layers.fused`` can run this cell: its recurrence must
         read the previous state only through ``h_{t-1} · U + b'`` (true unless
@@ -451,13 +457,11 @@ class RecurrentLayer(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        if not training:
-            # Inference: the per-step reference path (Keras's loop over
-            # cell.call). Measured in experiments.bench, projecting all steps
-            # ahead pays only in training, where it enables the batched backward
-            # pass; without a backward pass the per-step loop is as fast or faster.
-            return super().inner_loop(sequences, initial_state, mask, training)
         cell = self.cell
+        if not training:
+            if self.unroll or not cell.supports_fused(training):
+                return super().inner_loop(sequences, initial_state, mask, training)
+            return self._inference_loop(sequences, initial_state, mask)
         # The loops run time-major. Transposing the raw inputs is cheaper than
         # transposing their projection (gates× wider), so transpose first; then
         # one [time*batch, features] x [features, gates*units] matmul projects
@@ -496,6 +500,17 @@ class RecurrentLayer(keras.layers.RNN):
             return_all_outputs=self.return_sequences,
         )
         return last_output, ops.transpose(outputs, [1, 0, 2]), states
+
+    def _inference_loop(self, sequences, initial_state, mask):
+        """Inference: all input projections in one matmul, then ``fused.fused_forward``."""
+        cell = self.cell
+        projected = cell.project_inputs(ops.transpose(sequences, [1, 0, 2]), time_major=True)
+        outputs, states = fused.fused_forward(
+            cell, projected, list(initial_state), mask=mask, go_backwards=self.go_backwards,
+            zero_output_for_mask=self.zero_output_for_mask,
+        )
+        outputs = ops.transpose(outputs, [1, 0, 2])
+        return outputs[:, -1], outputs, states
 
     # -- config: the cell's settings flattened into the layer's ------------------
     def get_config(self):

@@ -331,6 +331,9 @@ class _SelfRecurrence:
     def recurrent_bias(self):
         return None
 
+    def step_weights(self):
+        return []
+
     def gates(self, projected, states, recurrent=None):
         if recurrent is None:
             recurrent = ops.matmul(states[0], self.recurrent_kernel)

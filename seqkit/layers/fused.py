@@ -14,6 +14,11 @@ the loops and does the rest as single large matmuls over all time steps:
                dU = H_{prev}ᵀ·dR,  db' = Σ dR                 (one matmul, one sum)
                dP flows back through P = X·W + b              (autodiff: two matmuls)
 
+Weights a cell reads inside ``gates`` besides ``U`` and ``b'`` (for example
+a peephole kernel) are listed by ``cell.step_weights()``; the backward loop
+takes their gradient at every step with the same local tape and sums it over
+the steps, so such a cell needs nothing more to use this path.
+
 The step function is the cell's own ``gates`` (the same code as the reference
 path), so the equations live in one place; ``tests/layers`` check the result
 against Keras and against the reference path, outputs and gradients.
@@ -24,6 +29,11 @@ kept and the output is the previous output (or zeros with
 """
 
 import tensorflow as tf
+
+
+def _tf_variable(weight):
+    """The tf.Variable behind a Keras variable (what tapes and custom_gradient see)."""
+    return getattr(weight, "_value", weight)
 
 
 def _masked_step(cell, projected_t, recurrent_t, states, prev_output, mask_t, zero_output):
@@ -69,6 +79,7 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
         mask = None if mask is None else tf.reverse(mask, [0])
     num_states = len(initial_state)
     steps = tf.shape(projected)[0]
+    step_weights = list(cell.step_weights())
 
     @tf.custom_gradient
     def run(projected, kernel, bias, *initial_state):
@@ -102,7 +113,7 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
         )
         outputs_tm = outputs.stack()
 
-        def grad(d_outputs, *d_final_states):
+        def grad(d_outputs, *d_final_states, variables=None):
             d_outputs = tf.zeros_like(outputs_tm) if d_outputs is None else d_outputs
             d_final = [
                 tf.zeros_like(s) if d is None else d for d, s in zip(d_final_states, final_states)
@@ -110,7 +121,8 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
             d_projected = tf.TensorArray(projected.dtype, size=steps)
             d_recurrent = tf.TensorArray(projected.dtype, size=steps)
 
-            def backward(t, d_states, d_prev_output_carry, d_projected, d_recurrent):
+            def backward(t, d_states, d_prev_output_carry, d_projected, d_recurrent,
+                         d_step_weights):
                 # tf.identity: in eager mode a TensorArray read returns the very
                 # tensor that was written, and the output and the hidden state are
                 # one tensor when there is no mask; the tape would then credit the
@@ -122,8 +134,9 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
                 projected_t = projected[t]
                 recurrent_t = recurrents.read(t)
                 mask_t = None if mask is None else mask[t]
-                with tf.GradientTape() as tape:
+                with tf.GradientTape(watch_accessed_variables=False) as tape:
                     tape.watch([projected_t, recurrent_t, prev_output, *states])
+                    tape.watch([_tf_variable(w) for w in step_weights])
                     output, new_states = _masked_step(
                         cell, projected_t, recurrent_t, states, prev_output, mask_t,
                         zero_output_for_mask,
@@ -131,11 +144,13 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
                 d_output = d_outputs[t] + d_prev_output_carry
                 grads = tape.gradient(
                     [output, *new_states],
-                    [projected_t, recurrent_t, prev_output, *states],
+                    [projected_t, recurrent_t, prev_output, *states,
+                     *[_tf_variable(w) for w in step_weights]],
                     output_gradients=[d_output, *d_states],
                     unconnected_gradients=tf.UnconnectedGradients.ZERO,
                 )
-                g_projected, g_recurrent, g_prev_output, *g_states = grads
+                g_projected, g_recurrent, g_prev_output, *g_states = grads[: 3 + num_states]
+                g_step_weights = grads[3 + num_states :]
                 # The hidden state also reached step t through r_t = h·U + b'.
                 g_states[0] = g_states[0] + tf.matmul(g_recurrent, kernel, transpose_b=True)
                 return (
@@ -144,12 +159,16 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
                     g_prev_output,
                     d_projected.write(t, g_projected),
                     d_recurrent.write(t, g_recurrent),
+                    [d + g for d, g in zip(d_step_weights, g_step_weights)],
                 )
 
-            _, d_initial, _, d_projected, d_recurrent = tf.while_loop(
+            _, d_initial, _, d_projected, d_recurrent, d_step_weights = tf.while_loop(
                 lambda t, *_: t >= 0,
                 backward,
-                (steps - 1, d_final, tf.zeros_like(zeros_output), d_projected, d_recurrent),
+                (
+                    steps - 1, d_final, tf.zeros_like(zeros_output), d_projected, d_recurrent,
+                    [tf.zeros(w.shape, w.dtype) for w in step_weights],
+                ),
             )
             d_recurrent = d_recurrent.stack()  # [time, batch, gates*units]
             # states_seen[0..T-1] are the hidden states each step read.
@@ -161,7 +180,15 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
                 transpose_a=True,
             )
             d_bias = tf.reduce_sum(d_recurrent, axis=[0, 1])
-            return (d_projected.stack(), d_kernel, d_bias, *d_initial)
+            d_inputs = (d_projected.stack(), d_kernel, d_bias, *d_initial)
+            if not variables:
+                return d_inputs
+            # tf.custom_gradient hands over every variable read in the forward
+            # loop (the step weights); any other gets no gradient from here.
+            by_variable = {
+                _tf_variable(w).ref(): d for w, d in zip(step_weights, d_step_weights)
+            }
+            return d_inputs, [by_variable.get(v.ref()) for v in variables]
 
         return (outputs_tm, *final_states), grad
 
@@ -175,3 +202,48 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
         state.set_shape(initial.shape)
     outputs = tf.transpose(outputs_tm, [1, 0, 2])
     return outputs[:, -1], outputs, final_states
+
+
+def fused_forward(cell, projected, initial_state, mask=None, go_backwards=False,
+                  zero_output_for_mask=False):
+    """Inference: the forward loop of ``fused_rnn`` alone, time-major.
+
+    Takes ``projected`` [time, batch, gates*units] (``X·W + b`` for every step,
+    one matmul) and ``mask`` [batch, time]; returns (outputs [time, batch, units]
+    in processing order, final states). Nothing is kept for a backward pass (an
+    ordinary autodiff of the loop still works), so each step is ``h_{t-1}·U + b'``
+    and ``cell.gates``: fewer ops per step than Keras's loop over ``cell.call``,
+    which also projects ``x_t`` at every step.
+    """
+    kernel = tf.convert_to_tensor(cell.recurrent_kernel)
+    bias = cell.recurrent_bias()
+    bias = None if bias is None else tf.convert_to_tensor(bias)
+    if mask is not None:
+        mask = tf.transpose(tf.cast(mask, tf.bool), [1, 0])
+    if go_backwards:
+        projected = tf.reverse(projected, [0])
+        mask = None if mask is None else tf.reverse(mask, [0])
+    steps = tf.shape(projected)[0]
+    zeros_output = tf.zeros([tf.shape(projected)[1], cell.units], projected.dtype)
+
+    def forward(t, prev_output, states, outputs):
+        recurrent = tf.matmul(states[0], kernel)
+        if bias is not None:
+            recurrent = recurrent + bias
+        mask_t = None if mask is None else mask[t]
+        output, new_states = _masked_step(
+            cell, projected[t], recurrent, states, prev_output, mask_t, zero_output_for_mask
+        )
+        return t + 1, output, new_states, outputs.write(t, output)
+
+    _, _, final_states, outputs = tf.while_loop(
+        lambda t, *_: t < steps,
+        forward,
+        (0, zeros_output, list(initial_state),
+         tf.TensorArray(projected.dtype, size=steps)),
+    )
+    outputs = outputs.stack()
+    outputs.set_shape(projected.shape[:2].concatenate([cell.units]))
+    for state, initial in zip(final_states, initial_state):
+        state.set_shape(initial.shape)
+    return outputs, list(final_states)

@@ -1,6 +1,8 @@
 """seqkit.layers.Elman / ElmanCell against keras.layers.SimpleRNN, the reference path and NumPy."""
 
 import keras
+import pytest
+import tensorflow as tf
 import numpy as np
 
 import seqkit.layers
@@ -91,3 +93,70 @@ def test_input_dropout_keeps_expected_value():
     h = np.asarray(layer(np.ones((8, 3, units), "float32"), training=True))
     assert_dropout_values(h, rate)
     assert abs(np.mean(h[:, 0] == 0) - rate) < 0.1
+
+
+class _GainElmanCell(seqkit.layers.ElmanCell):
+    """h_t = tanh(g ∘ (x_t·W + h_{t-1}·U + b)): an Elman cell with one extra weight,
+    the gain g [units], read inside ``gates`` (like a peephole kernel)."""
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.gain = self.add_weight(shape=(self.units,), name="gain", initializer="ones")
+
+    def gates(self, projected, states, training=False, recurrent=None):
+        (hidden_prev,) = states
+        (pre_activation,) = self.pre_activations(projected, hidden_prev, training, recurrent)
+        pre_activation = self.gain * pre_activation
+        return seqkit.layers.elman.ElmanGates(
+            pre_activation=pre_activation, hidden=self.activation(pre_activation)
+        )
+
+    def step_weights(self):
+        return [self.gain]
+
+
+class _GainElman(seqkit.layers.base.RecurrentLayer):
+    pass
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "graph"])
+@pytest.mark.parametrize("masked, go_backwards", [(False, False), (True, True)])
+def test_fused_path_returns_gradients_of_step_weights(graph, masked, go_backwards):
+    """A weight a cell reads inside ``gates`` (listed by ``step_weights``) gets the
+    same gradient from the fused loop as from the per-step reference path."""
+    x = common.inputs()
+    mask = None
+    if masked:
+        mask = np.ones(x.shape[:2], bool)
+        mask[0, -2:] = False  # right padding
+        mask[1, :1] = False
+    rng = np.random.default_rng(5)
+    weights = None
+    results = []
+    for fused_path in (True, False):
+        cell = _GainElmanCell(common.UNITS)
+        layer = _GainElman(cell, name="gain_elman", return_sequences=True, go_backwards=go_backwards,
+                           unroll=not fused_path)
+        layer(x)
+        if weights is None:
+            weights = [rng.uniform(-0.8, 0.8, w.shape).astype("float32")
+                       for w in layer.get_weights()]
+        layer.set_weights(weights)
+        probe = tf.constant(rng.uniform(-1, 1, (x.shape[0], x.shape[1], cell.units)),
+                            "float32") if not results else results[0][2]
+
+        def loss():
+            with tf.GradientTape() as tape:
+                outputs = layer(x, mask=mask, training=True)
+                value = tf.reduce_sum(outputs * probe)
+            return outputs, tape.gradient(value, layer.trainable_weights)
+
+        outputs, grads = (tf.function(loss) if graph else loss)()
+        results.append((outputs, grads, probe))
+    (fast_out, fast_grads, _), (ref_out, ref_grads, _) = results
+    assert [w.name for w in layer.trainable_weights][-1] == "gain"
+    np.testing.assert_allclose(fast_out, ref_out, atol=1e-5)
+    for fast, ref in zip(fast_grads, ref_grads):
+        assert fast is not None
+        np.testing.assert_allclose(fast, ref, atol=1e-5)
+    assert np.abs(ref_grads[-1]).max() > 1e-3  # the gain's gradient is not trivially zero
