@@ -154,6 +154,12 @@ class LanguageModel(keras.Model):
             logits = ops.matmul(outputs, ops.transpose(self.embedding.embeddings)) + self.output_bias
         else:
             logits = self.output_layer(outputs)
+        # float32 logits and states under a mixed policy: the softmax and the loss
+        # in float32 (Keras's mixed-precision guide), and the state a step returns
+        # has the dtype of the state it took (initial_state), so a tf.function
+        # carrying it does not retrace.
+        logits = ops.cast(logits, "float32")
+        new_states = [ops.cast(state, "float32") for state in new_states]
         return logits, new_states
 
     def get_config(self):

@@ -10,6 +10,10 @@ Suites (``--suite``, comma-separated; default all that apply):
 * ``serving``: the exported intent classifier (utterances/s at batch 1 and 64)
   and translator (sentences/s at batch 64, greedy and beam 5), loaded
   SavedModels beside the same work in process (``experiments/bench/serving.py``).
+* ``peephole``: the peephole LSTM beside the plain one, training and inference
+  (``experiments/bench/peephole.py``).
+
+The default is every suite whose module exists.
 
 Also measures a large matmul's FLOP/s (the practical peak of this machine) once
 and reports each layer's achieved FLOP/s as a fraction of it. Prints a table per
@@ -24,8 +28,8 @@ from absl import app, flags, logging
 from experiments.bench import suites
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("suite", ["layers", "clockwork", "lm", "export", "serving"],
-                  "Benchmark suites to run.")
+flags.DEFINE_list("suite", suites.default_suites(),
+                  f"Benchmark suites to run, from {list(suites.SUITES)}.")
 flags.DEFINE_integer("repeats", 10, "Timed repeats per implementation (after 2 warm-ups).")
 flags.DEFINE_bool("quick", False, "Tiny shapes: a smoke run, not a measurement.")
 flags.DEFINE_string("output", None, "Also write the JSON results to this file.")
@@ -35,6 +39,10 @@ flags.DEFINE_integer("seed", 0, "Seed for weights and inputs.")
 def main(argv):
     del argv
     logging.info("peak matmul, then suites %s", FLAGS.suite)
+    try:
+        suites.check_suites(FLAGS.suite)
+    except ValueError as error:  # an unknown or missing suite: one line, exit 2
+        raise app.UsageError(f"--suite: {error}", exitcode=2) from None
     results = suites.run_suites(FLAGS.suite, repeats=FLAGS.repeats, quick=FLAGS.quick,
                                 seed=FLAGS.seed)
     line = json.dumps(results, sort_keys=True)

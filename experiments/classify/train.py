@@ -140,7 +140,7 @@ def make_train_step(model, optimizer, strategy, config, task):
 
     def replica_step(x, y, z, num_examples, num_words):
         with tf.GradientTape() as tape:
-            outputs = model(list(x) if isinstance(x, tuple) else x, training=True)
+            outputs = runs.float32(model(list(x) if isinstance(x, tuple) else x, training=True))
             loss, intent_loss, slot_loss = classifier.classifier_loss(
                 outputs, y, z, task, num_examples=num_examples, num_words=num_words)
         variables = model.trainable_variables

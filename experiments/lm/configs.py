@@ -33,6 +33,8 @@ class Config(runs.RunConfig):
     recurrent_dropout: float = runs.field(0.0, "Variational dropout inside the recurrence.",
                                           lower=0, below=1)
     tie_embeddings: bool = runs.field(False, "Share input and output embeddings.")
+    use_peepholes: bool = runs.field(False, "Peephole connections (Gers & Schmidhuber 2000): "
+                                     "the gates also read the cell state; --cell=lstm only.")
     init_scale: float = runs.field(0.1, "Uniform init range ±init_scale (0: Keras defaults).",
                                    lower=0)
     # Training.

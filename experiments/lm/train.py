@@ -99,6 +99,8 @@ def build_model(config, vocab_size):
         recurrent_dropout=config.recurrent_dropout,
         tie_embeddings=config.tie_embeddings,
         init_scale=config.init_scale,
+        # Only when asked: the plain LSTM's arguments stay Keras's exactly.
+        cell_kwargs={"use_peepholes": True} if config.use_peepholes else None,
         seed=config.seed,
         name="language_model",
     )
@@ -177,6 +179,9 @@ class LanguageModelExperiment(runs.Experiment):
         return configs.default_preset(overrides)
 
     def validate(self, config):
+        if config.use_peepholes and config.cell != "lstm":
+            raise runs.UsageError(f"--use_peepholes: only applies to --cell=lstm, got "
+                                  f"--cell={config.cell}.")
         if config.data_dir and config.text_file:
             raise runs.UsageError(f"--data_dir and --text_file: expected one data source, got "
                                   f"--data_dir={config.data_dir!r} and "

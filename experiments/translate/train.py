@@ -91,7 +91,7 @@ def make_train_step(model, optimizer, max_grad_norm):
     @tf.function(input_signature=[ids, ids, ids])
     def step(source, target_inputs, target_outputs):
         with tf.GradientTape() as tape:
-            logits = model((source, target_inputs), training=True)
+            logits = runs.float32(model((source, target_inputs), training=True))
             loss_sum, count = masked_loss(logits, target_outputs)
             loss = loss_sum / count  # mean over the batch's target tokens
         variables = model.trainable_variables
@@ -107,7 +107,8 @@ def make_eval_step(model):
 
     @tf.function(input_signature=[ids, ids, ids])
     def step(source, target_inputs, target_outputs):
-        return masked_loss(model((source, target_inputs), training=False), target_outputs)
+        return masked_loss(runs.float32(model((source, target_inputs), training=False)),
+                           target_outputs)
 
     return step
 

@@ -134,8 +134,10 @@ from seqkit.runs.harness import (
     Progress,
     Run,
     check_output_dir,
+    float32,
     load_saved_model,
     main,
+    precision_policy,
     read_inputs,
     require_module,
     run,
@@ -151,6 +153,7 @@ def write_results(train_dir, results, name="results.json"):
 
 __all__ = [
     "EXIT_USAGE", "SAVED_MODEL", "Experiment", "NonFiniteLossError", "Progress", "Run", "RunConfig",
+    "float32", "precision_policy",
     "TrainDirLock", "UsageError", "atomic_write_json", "atomic_write_text", "check_config",
     "check_finite", "check_output_dir", "field", "file_digest", "flag_lines", "load_saved_model",
     "main", "one_line", "read_inputs",

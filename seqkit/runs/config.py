@@ -30,6 +30,8 @@ import typing
 from seqkit.runs.errors import UsageError
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
+# Keras mixed-precision policies a run may train under (``--precision``).
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def field(default, help, *, choices=None, lower=None, upper=None, above=None, below=None,
@@ -71,6 +73,11 @@ class RunConfig:
                                  lower=0, resumable=True)
     progress: bool = field(True, "A progress bar on a terminal (one line per epoch when the "
                            "output is not a terminal).", resumable=True)
+    # Resumable: the variables are float32 under either policy, so a checkpoint
+    # written under one restores under the other.
+    precision: str = field("float32", "Keras mixed-precision policy: float32, or "
+                           "mixed_bfloat16 (bfloat16 compute; float32 variables, loss and "
+                           "gradient clipping).", choices=PRECISIONS, resumable=True)
 
     def replace(self, **changes):
         """A copy with ``changes``; unknown names are a ``UsageError``."""
@@ -308,7 +315,7 @@ def flag_lines(config):
         ... class Small(RunConfig):
         ...     cells: tuple[str, ...] = field(("lstm",), "Cells.")
         >>> flag_lines(Small(epochs=3, progress=False))
-        ['--epochs=3', '--seed=0', '--strategy=default', '--num_cpu_devices=0', '--noprogress', '--cells=lstm']
+        ['--epochs=3', '--seed=0', '--strategy=default', '--num_cpu_devices=0', '--noprogress', '--precision=float32', '--cells=lstm']
     """
     lines = []
     for spec in specs(type(config)):

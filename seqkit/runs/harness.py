@@ -280,11 +280,66 @@ def run(experiment, config, train_dir, preset=None):
                              ) from error
         lock = files.TrainDirLock(train_dir).acquire()
     try:
-        return _run(experiment, config, train_dir, preset, data, fingerprint, strategy,
-                    chief, wall_start)
+        with precision_policy(config.precision):
+            return _run(experiment, config, train_dir, preset, data, fingerprint, strategy,
+                        chief, wall_start)
     finally:
         if lock is not None:
             lock.release()
+
+
+class precision_policy:
+    """Within the block, Keras's global mixed-precision policy is ``name``.
+
+    ``--precision`` is set here, before ``Experiment.build``, so every layer
+    the experiment builds takes it: under ``"mixed_bfloat16"`` layers compute
+    in bfloat16 and keep float32 variables (so the optimizer, the gradient
+    clipping and the checkpoints see float32, and a checkpoint restores under
+    either policy). The loss must be computed from float32 logits
+    (``runs.float32``). bfloat16 needs no loss scaling (float32's exponent
+    range). The previous policy is restored on exit (tests run many runs in
+    one process).
+
+    Example:
+        >>> import keras
+        >>> with precision_policy("mixed_bfloat16"):
+        ...     keras.layers.Dense(2).dtype_policy.name
+        'mixed_bfloat16'
+    """
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        import keras
+
+        self.previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.name)
+        return self
+
+    def __exit__(self, *exc_info):
+        import keras
+
+        keras.config.set_dtype_policy(self.previous)
+        return False
+
+
+def float32(outputs):
+    """``outputs`` (a tensor or a nest of them) with floating tensors cast to float32.
+
+    The loss and the softmax of a run under ``--precision=mixed_bfloat16`` are
+    computed from float32 logits, as Keras's mixed-precision guide advises
+    (a bfloat16 log-softmax over 10,000 words loses the small probabilities).
+    A no-op under float32.
+    """
+    import tensorflow as tf
+
+    def cast(value):
+        if hasattr(value, "dtype") and tf.as_dtype(value.dtype).is_floating:
+            return tf.cast(value, tf.float32)
+        return value
+
+    return tf.nest.map_structure(cast, outputs)
 
 
 def _previous_run(experiment, config, train_dir, fingerprint):

@@ -17,6 +17,15 @@ def test_quick_layers_and_lm_suites_report_every_figure():
             assert row[f"{mode}_keras_over_seqkit"] == pytest.approx(
                 row[f"{mode}_ms_keras"] / row[f"{mode}_ms_seqkit"], rel=1e-2)
     assert all(row["tokens_per_second"] > 0 for row in results["lm"])
+    assert [(r["cell"], r["precision"]) for r in results["lm"]] == [
+        (cell, precision) for cell in ("lstm", "gru", "elman")
+        for precision in ("float32", "mixed_bfloat16")]
+    for row in results["lm"]:
+        assert row["peak_fraction"] == pytest.approx(
+            row["gflops_per_second"] / row["peak_gflops"], rel=2e-2, abs=1e-3)
+    f32, bf16 = results["lm"][0], results["lm"][1]
+    assert bf16["speedup_over_float32"] == pytest.approx(
+        f32["step_ms"] / bf16["step_ms"], rel=1e-2)
 
 
 def test_unknown_suite_is_a_clear_error():
@@ -43,3 +52,13 @@ def test_quick_serving_suite_measures_both_exports_beside_in_process():
     assert all(0 <= r["reached_eos"] <= 1 for r in rows if r["task"] == "translation")
     table = serving.format_table(rows)
     assert "beam 5" in table and "intent" in table
+
+
+def test_peephole_suite_is_registered_and_a_missing_module_breaks_no_other_suite(monkeypatch):
+    assert "peephole" in bench.SUITES
+    real = bench.available
+    monkeypatch.setattr(bench, "available", lambda name: name != "peephole" and real(name))
+    assert "peephole" not in bench.default_suites() and "lm" in bench.default_suites()
+    with pytest.raises(ValueError, match="peephole.*experiments/bench/peephole.py"):
+        bench.run_suites(["lm", "peephole"], repeats=1, quick=True)
+    bench.check_suites(["lm"])  # the others still run

@@ -290,3 +290,73 @@ def test_main_reports_user_mistakes_in_one_line(data_dir, tmp_path, capsys, extr
     assert exit_.value.code == runs.EXIT_USAGE
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
     assert extra == ["--cell=gru"] or not train_dir.exists()
+
+
+def test_mixed_bfloat16_trains_with_float32_variables_and_resumes_across_precisions(
+        data_dir, tmp_path):
+    import keras
+
+    seen = {}
+    build = train.EXPERIMENT.build
+
+    def spy(config, data):
+        model, optimizer = build(config, data)
+        seen[config.precision] = (model.rnn.dtype_policy.name,
+                                  {w.dtype for w in model.weights})
+        return model, optimizer
+
+    train.EXPERIMENT.build, original = spy, build
+    try:
+        # Written under bfloat16, resumed under float32, then under bfloat16 again.
+        config = _tiny(data_dir, epochs=1, precision="mixed_bfloat16")
+        first = train.train_and_evaluate(config, str(tmp_path))
+        second = train.train_and_evaluate(config.replace(epochs=2, precision="float32"),
+                                          str(tmp_path))
+        third = train.train_and_evaluate(config.replace(epochs=3), str(tmp_path))
+    finally:
+        train.EXPERIMENT.build = original
+    assert seen["mixed_bfloat16"] == ("mixed_bfloat16", {"float32"})
+    assert seen["float32"] == ("float32", {"float32"})
+    assert keras.config.dtype_policy().name == "float32"  # restored after the run
+    assert (second["resumed_from_epoch"], third["resumed_from_epoch"]) == (1, 2)
+    for results in (first, second, third):
+        assert np.isfinite(results["test_perplexity"]) and results["test_perplexity"] > 1
+    assert json.load(open(tmp_path / "flags.json"))["precision"] == "mixed_bfloat16"
+
+
+def test_mixed_bfloat16_loss_is_float32_and_close_to_float32(data_dir):
+    # The same weights under both policies: float32 logits and loss, and a
+    # loss within bfloat16's rounding (8 bits of mantissa) of the float32 one.
+    config = _tiny(data_dir)
+    data = train.load_data(config)
+    vocab = len(data.corpus.vocab)
+    x, y = next(text_data.iterate_bptt(data.train, config.num_steps))
+    losses = {}
+    for precision in ("float32", "mixed_bfloat16"):
+        with runs.precision_policy(precision):
+            model = train.build_model(config, vocab)
+            logits, states = model((tf.constant(x), model.initial_state(config.batch_size)))
+            assert logits.dtype == tf.float32 and {s.dtype for s in states} == {tf.float32}
+            losses[precision] = float(tf.reduce_mean(train.token_losses(logits, y)))
+    assert losses["mixed_bfloat16"] == pytest.approx(losses["float32"], rel=1e-2)
+
+
+def test_use_peepholes_only_with_lstm(data_dir, tmp_path):
+    with pytest.raises(runs.UsageError, match="--use_peepholes: only applies to --cell=lstm"):
+        train.train_and_evaluate(_tiny(data_dir, cell="gru", use_peepholes=True),
+                                 str(tmp_path))
+    assert not tmp_path.joinpath("flags.json").exists()
+
+
+@pytest.mark.skipif(
+    "use_peepholes" not in __import__("inspect").signature(
+        __import__("seqkit.layers", fromlist=["LSTMCell"]).LSTMCell).parameters,
+    reason="seqkit.layers.LSTMCell has no use_peepholes yet")
+def test_use_peepholes_builds_the_peephole_lstm_and_trains(data_dir, tmp_path):
+    config = _tiny(data_dir, epochs=1, use_peepholes=True)
+    model = train.build_model(config, 20)
+    names = [w.path for w in model.weights]
+    assert sum("peephole" in name for name in names) == config.num_layers
+    results = train.train_and_evaluate(config, str(tmp_path))
+    assert np.isfinite(results["test_perplexity"])
+    assert json.load(open(tmp_path / "flags.json"))["use_peepholes"] is True

@@ -146,3 +146,11 @@ def test_missing_sacrebleu_is_one_line_with_the_install_command(monkeypatch):
         train.EXPERIMENT.validate(configs.PRESETS["test"])
     assert 'pip install -e ".[translate]"' in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_mixed_bfloat16_run(tmp_path):
+    config = configs.PRESETS["test"].replace(precision="mixed_bfloat16", epochs=1,
+                                             progress=False)
+    results = runs.run(train.EXPERIMENT, config, str(tmp_path))
+    assert results["train_loss"] > 0 and results["test_loss"] > 0
+    assert json.load(open(tmp_path / "flags.json"))["precision"] == "mixed_bfloat16"

@@ -369,3 +369,21 @@ def test_read_inputs_errors_name_the_flag_file_and_line(tmp_path, value, empty_l
 def test_read_inputs_keeps_empty_lines_when_asked(tmp_path):
     (tmp_path / "holes.txt").write_text("a\n\nb\r\n")
     assert runs.read_inputs(f"@{tmp_path / 'holes.txt'}", "--translate", "keep") == ["a", "", "b"]
+
+
+def test_precision_policy_is_set_for_the_block_and_restored():
+    before = keras.config.dtype_policy().name
+    with runs.precision_policy("mixed_bfloat16"):
+        layer = keras.layers.Dense(3)
+        outputs = layer(np.ones((2, 4), "float32"))
+        assert outputs.dtype == "bfloat16" and layer.kernel.dtype == "float32"
+        cast = runs.float32({"logits": outputs, "ids": tf.constant([1, 2])})
+        assert cast["logits"].dtype == tf.float32 and cast["ids"].dtype == tf.int32
+    assert keras.config.dtype_policy().name == before
+
+
+def test_precision_flag_is_an_enum_recorded_in_flags_and_resumable():
+    spec = {s.name: s for s in config_lib.specs(Config)}["precision"]
+    assert spec.choices == ("float32", "mixed_bfloat16") and spec.resumable
+    with pytest.raises(runs.UsageError, match="--precision: expected one of"):
+        config_lib.check_field(spec, "float16")
