@@ -31,6 +31,7 @@ Example:
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -199,3 +200,66 @@ def _check_lengths(a: Sequence, b: Sequence) -> None:
     if len(a) != len(b):
         raise ValueError(f"Received sequences of different lengths ({len(a)} and {len(b)}); "
                          "expected one prediction per example.")
+
+
+# --------------------------------------------------------------------------
+# Forecast metrics (arrays [windows, horizon, channels], original units)
+# --------------------------------------------------------------------------
+def seasonal_naive_scale(history: np.ndarray, season: int) -> np.ndarray:
+    """MASE's denominator per channel: the in-sample seasonal-naive MAE of ``history``.
+
+    ``scale_k = 1/(n - m) · Σ_{t=m}^{n-1} |y[t, k] - y[t - m, k]|`` (Hyndman &
+    Koehler 2006, with season m; m = 1 is the naive one-step MAE), over the
+    training rows ``history [n, channels]``.
+
+    Example:
+        >>> seasonal_naive_scale(np.array([[1.0], [2.0], [4.0]]), 1)
+        array([1.5])
+    """
+    history = np.asarray(history, np.float64)
+    if history.ndim != 2 or not 1 <= season < history.shape[0]:
+        raise ValueError(f"history, season: expected [rows, channels] with more than "
+                         f"season={season} rows, got shape {history.shape}")
+    return np.abs(history[season:] - history[:-season]).mean(axis=0)
+
+
+def mase(prediction: np.ndarray, target: np.ndarray, scale: np.ndarray) -> float:
+    """Mean absolute scaled error: ``mean_k( mean_{i,h} |y - ŷ| / scale_k )``.
+
+    ``scale`` from ``seasonal_naive_scale`` of the training rows. A channel whose
+    scale is 0 (constant in training) is left out (its ratio is undefined);
+    NaN when every scale is 0.
+
+    Example:
+        >>> mase(np.full((1, 2, 1), 1.0), np.full((1, 2, 1), 2.0), np.array([0.5]))
+        2.0
+    """
+    error = np.abs(np.asarray(prediction, np.float64) - np.asarray(target, np.float64))
+    per_channel = error.reshape(-1, error.shape[-1]).mean(axis=0)
+    scale = np.asarray(scale, np.float64)
+    usable = scale > 0
+    return float(np.mean(per_channel[usable] / scale[usable])) if usable.any() else math.nan
+
+
+def smape(prediction: np.ndarray, target: np.ndarray) -> float:
+    """Symmetric MAPE as in M4, in percent: ``mean 200·|y − ŷ| / (|y| + |ŷ|)``.
+
+    A term with ``y = ŷ = 0`` (0/0) counts as 0: the forecast is exact.
+
+    Example:
+        >>> smape(np.array([1.0, 0.0]), np.array([3.0, 0.0]))
+        50.0
+    """
+    prediction, target = np.asarray(prediction, np.float64), np.asarray(target, np.float64)
+    numerator = 200.0 * np.abs(target - prediction)
+    denominator = np.abs(target) + np.abs(prediction)
+    terms = np.divide(numerator, denominator, out=np.zeros_like(numerator),
+                      where=denominator > 0)
+    return float(terms.mean())
+
+
+def per_step_errors(prediction: np.ndarray, target: np.ndarray) -> dict[str, list[float]]:
+    """MSE and MAE of each horizon step (mean over windows and channels)."""
+    error = np.asarray(prediction, np.float64) - np.asarray(target, np.float64)
+    return {"mse": np.square(error).mean(axis=(0, 2)).tolist(),
+            "mae": np.abs(error).mean(axis=(0, 2)).tolist()}

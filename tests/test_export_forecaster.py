@@ -170,3 +170,49 @@ def test_export_to_a_tensorflow_filesystem_path(exported, tmp_path, monkeypatch)
     served = tf.saved_model.load(path).signatures["serving_default"](
         window=tf.constant(exported["raw"]))["forecast"].numpy()
     np.testing.assert_allclose(served, exported["expected"], rtol=1e-4, atol=1e-4)
+
+
+def test_exported_baselines_match_numpy_baselines_without_seqkit(exported, tmp_path):
+    """Each baseline exports with the model's signature (raw window -> raw forecast)
+    and serves, without seqkit, exactly seqkit.baselines' forecast, rescaled."""
+    from seqkit import baselines
+
+    data, raw = exported["data"], exported["raw"]
+    scaler = data.scaler()
+    z = scaler.transform(raw)
+    # A linear map fitted on other windows of the series: non-trivial weights and bias.
+    windows = scaler.transform(data.values[:36 * 30]).reshape(30, 36, 7)
+    linear = baselines.LinearForecaster(alpha=0.1).fit(
+        windows[:, :INPUT_LENGTH], windows[:, INPUT_LENGTH:, :3], channels=[0, 1, 2])
+    expected = {
+        "repeat": baselines.repeat_last(z, HORIZON, [0, 1, 2]),
+        "seasonal_naive": baselines.seasonal_naive(z, HORIZON, 6, [0, 1, 2]),
+        "linear": linear.predict(z, [0, 1, 2]),
+    }
+    np.save(tmp_path / "raw.npy", raw)
+    for kind, standardized in expected.items():
+        module = export_lib.BaselineForecaster(kind, INPUT_LENGTH, HORIZON, [0, 1, 2],
+                                               season=6, weight=linear.weight,
+                                               bias=linear.bias)
+        export_lib.export_forecaster(module, scaler, str(tmp_path / kind), INPUT_LENGTH,
+                                     HORIZON, input_columns=data.columns,
+                                     target_columns=data.target_columns)
+        run_without_seqkit(f"""
+            import numpy as np
+            import tensorflow as tf
+            serve = tf.saved_model.load({kind!r}).signatures["serving_default"]
+            np.save("{kind}.npy", serve(window=tf.constant(np.load("raw.npy")))["forecast"])
+            """, tmp_path)
+        np.testing.assert_allclose(
+            np.load(tmp_path / f"{kind}.npy"),
+            scaler.inverse_transform(standardized, columns=[0, 1, 2]), rtol=1e-5, atol=1e-4)
+
+
+def test_baseline_forecaster_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="kind: expected one of"):
+        export_lib.BaselineForecaster("mean", 24, 12, [0])
+    with pytest.raises(ValueError, match=r"season: expected an integer in \[1, input_length=24\]"):
+        export_lib.BaselineForecaster("seasonal_naive", 24, 12, [0], season=30)
+    with pytest.raises(ValueError, match="weight, bias: expected shapes"):
+        export_lib.BaselineForecaster("linear", 24, 12, [0], weight=np.zeros((24, 3)),
+                                      bias=np.zeros(12))

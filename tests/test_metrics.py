@@ -111,3 +111,36 @@ def test_plot_confusion_matrix(tmp_path):
                                          str(tmp_path / "cm.png"))
     with open(path, "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------
+# Forecast metrics: hand-derived values
+# --------------------------------------------------------------------------
+def test_seasonal_naive_scale_is_the_in_sample_seasonal_mae():
+    history = np.array([[1.0, 0.0], [3.0, 0.0], [2.0, 0.0], [6.0, 0.0]])
+    # season 2: |2-1|, |6-3| -> 2.0; the constant channel -> 0.
+    np.testing.assert_allclose(metrics.seasonal_naive_scale(history, 2), [2.0, 0.0])
+    with pytest.raises(ValueError, match="season=4"):
+        metrics.seasonal_naive_scale(history, 4)
+
+
+def test_mase_averages_per_channel_ratios_and_skips_zero_scales():
+    prediction = np.zeros((2, 3, 2))
+    target = np.stack([np.ones((2, 3)), 3 * np.ones((2, 3))], axis=-1)
+    # channel MAEs 1 and 3, scales 2 and 3 -> mean(0.5, 1.0)
+    assert metrics.mase(prediction, target, np.array([2.0, 3.0])) == pytest.approx(0.75)
+    assert metrics.mase(prediction, target, np.array([2.0, 0.0])) == pytest.approx(0.5)
+    assert np.isnan(metrics.mase(prediction, target, np.zeros(2)))
+
+
+def test_smape_is_m4s_definition_with_zero_over_zero_as_zero():
+    # 200*|3-1|/(3+1) = 100, 200*|-1-1|/(1+1) = 200, 0/0 -> 0
+    assert metrics.smape(np.array([1.0, 1.0, 0.0]), np.array([3.0, -1.0, 0.0])) \
+        == pytest.approx(100.0)
+
+
+def test_per_step_errors_average_over_windows_and_channels():
+    prediction = np.zeros((2, 2, 1))
+    target = np.array([[[1.0], [2.0]], [[3.0], [-2.0]]])
+    out = metrics.per_step_errors(prediction, target)
+    assert out["mse"] == pytest.approx([5.0, 4.0]) and out["mae"] == pytest.approx([2.0, 2.0])

@@ -32,7 +32,9 @@ FILLS = ("error", "ffill", "interpolate")
 LOSSES = ("mse", "mae")
 CELLS = ("elman", "lstm", "gru", "clockwork")
 DECODERS = ("direct", "parallel", "autoregressive")
-INSTANCE_NORMS = ("none", "last", "mean")
+INSTANCE_NORMS = ("auto", "none", "last", "mean")
+SELECTS = ("best", "model")
+BASELINE_NAMES = ("repeat", "seasonal_naive", "linear")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +79,10 @@ class Config(runs.RunConfig):
                                      "linearly embedded); 0 = one step per time step.", lower=0)
     channel_independent: bool = runs.field(False, "One series per target channel (shared "
                                            "weights) instead of one mixed one.")
-    instance_norm: str = runs.field("none", "Subtract each window's last value or mean per "
-                                    "target, add it back.", choices=INSTANCE_NORMS)
+    instance_norm: str = runs.field("auto", "Subtract each window's last value or mean per "
+                                    "target, add it back; auto: last for --csv (real series "
+                                    "drift out of the training range), none otherwise.",
+                                    choices=INSTANCE_NORMS)
     decoder: str = runs.field("direct", "direct: Dense to all steps; parallel: SegRNN's "
                               "positional parallel decoder; autoregressive: piece by piece, "
                               "feeding forecasts back.", choices=DECODERS)
@@ -95,6 +99,9 @@ class Config(runs.RunConfig):
                            "epoch).", choices=LOSSES)
     max_grad_norm: float = runs.field(0.0, "Global gradient norm clip (0 = none).", lower=0)
     # Outputs.
+    select: str = runs.field("best", "best: export (and predict with) the model or the "
+                             "baseline with the lowest validation MSE; model: always the "
+                             "model.", choices=SELECTS, resumable=True)
     export_dir: str = runs.field("", "Write a SavedModel (raw window -> raw forecast) here.",
                                  resumable=True)
     plot: bool = runs.field(False, "Write <train_dir>/forecast.png (needs matplotlib).",
@@ -139,6 +146,8 @@ def validate(config: Config) -> Config:
             raise error(f"--csv and --dataset: expected one data source, got "
                         f"--csv={config.csv!r} and --dataset={config.dataset!r}")
         config = config.replace(dataset="csv")
+    if config.instance_norm == "auto":
+        config = config.replace(instance_norm="last" if config.dataset == "csv" else "none")
     if config.dataset == "csv" and not config.csv:
         raise error("--csv: expected a CSV file path with --dataset=csv, got none")
     if config.dataset == "etth1" and not config.data_dir:

@@ -50,7 +50,10 @@ import math
 import keras
 from keras import ops
 
-from experiments.forecast.configs import CELLS, DECODERS, INSTANCE_NORMS
+from experiments.forecast.configs import CELLS, DECODERS
+from experiments.forecast.configs import INSTANCE_NORMS as _FLAG_NORMS
+
+INSTANCE_NORMS = tuple(n for n in _FLAG_NORMS if n != "auto")
 from seqkit import builders
 
 
@@ -307,6 +310,13 @@ class Forecaster(keras.Model):
             decoder=self.decoder, cell_kwargs=self.cell_kwargs, seed=self.seed)}
 
 
+def resolved_instance_norm(config) -> str:
+    """``--instance_norm=auto`` is ``last`` on a CSV and ``none`` on the built-in data."""
+    if config.instance_norm != "auto":
+        return config.instance_norm
+    return "last" if config.dataset == "csv" or config.csv else "none"
+
+
 def build_model(config, num_inputs, target_channels):
     """The ``Forecaster`` of a ``configs.Config`` for windows with ``num_inputs`` channels.
 
@@ -324,7 +334,7 @@ def build_model(config, num_inputs, target_channels):
         dropout=config.dropout, recurrent_dropout=config.recurrent_dropout,
         segment_length=config.segment_length,
         channel_independent=config.channel_independent,
-        instance_norm=config.instance_norm, decoder=config.decoder,
+        instance_norm=resolved_instance_norm(config), decoder=config.decoder,
         cell_kwargs=cell_kwargs, seed=config.seed, name="forecaster")
     # Build now, so that the weights exist before a checkpoint is restored.
     model(ops.zeros((1, config.input_length, num_inputs)))

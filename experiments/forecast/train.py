@@ -126,33 +126,72 @@ def _as_flags(message: str) -> str:
 # --------------------------------------------------------------------------
 # Baselines and metrics
 # --------------------------------------------------------------------------
+def fit_linear(data: Data, alphas=baselines.DEFAULT_ALPHAS) -> baselines.LinearForecaster:
+    """The channel-shared linear baseline fitted on the training windows, its ridge
+    strength the one of ``alphas`` with the lowest validation MSE (as in
+    ``seqkit.baselines.evaluate_baselines``)."""
+    channels = data.test.target_channels
+    fits = [baselines.LinearForecaster(alpha=a).fit(data.train.inputs, data.train.targets,
+                                                    channels) for a in alphas]
+    errors = [baselines.mse(f.predict(data.val.inputs, channels), data.val.targets)
+              for f in fits]
+    return fits[int(np.argmin(errors))]
+
+
 def baseline_forecasts(data: Data, season: int, alphas=baselines.DEFAULT_ALPHAS,
-                       split: str = "test") -> dict[str, np.ndarray]:
+                       split: str = "test", linear=None) -> dict[str, np.ndarray]:
     """Standardized forecasts of every baseline on ``split``'s windows ("test" or
     "valid": the same windows as the model).
 
-    The linear model's ridge strength is the one of ``alphas`` with the lowest
-    validation MSE, as in ``seqkit.baselines.evaluate_baselines`` (so on "valid"
-    its score is slightly optimistic, which only makes the check below stricter).
+    The linear model's ridge strength is chosen on validation (``fit_linear``),
+    so on "valid" its score is slightly optimistic, which only makes the
+    selection stricter against the model.
     """
-    test = {"test": data.test, "valid": data.val}[split]
-    horizon, channels = test.horizon, test.target_channels
-    scores = [baselines.mse(baselines.linear(data.train.inputs, data.train.targets,
-                                             data.val.inputs, channels, a), data.val.targets)
-              for a in alphas]
-    alpha = alphas[int(np.argmin(scores))]
+    windows = {"test": data.test, "valid": data.val}[split]
+    horizon, channels = windows.horizon, windows.target_channels
+    linear = linear or fit_linear(data, alphas)
     return {
-        "repeat": baselines.repeat_last(test.inputs, horizon, channels),
-        "seasonal_naive": baselines.seasonal_naive(test.inputs, horizon, season, channels),
-        "linear": baselines.linear(data.train.inputs, data.train.targets, test.inputs,
-                                   channels, alpha),
+        "repeat": baselines.repeat_last(windows.inputs, horizon, channels),
+        "seasonal_naive": baselines.seasonal_naive(windows.inputs, horizon, season, channels),
+        "linear": linear.predict(windows.inputs, channels),
     }
 
 
-def scores(prediction: np.ndarray, windows: ts.Windows) -> dict[str, float]:
-    """MSE/MAE of a standardized forecast, standardized and in original units."""
+def selected_forecaster(name: str, run, linear: baselines.LinearForecaster):
+    """The callable that ``--export_dir`` exports: the model, or a baseline as a
+    TensorFlow module with the model's call (standardized window -> forecast)."""
+    if name == "model":
+        return run.model
+    from seqkit.export import forecaster as export_lib
+
+    config, test = run.config, run.data.test
+    return export_lib.BaselineForecaster(
+        name, config.input_length, config.horizon, test.target_channels,
+        season=config.season, weight=linear.weight, bias=linear.bias)
+
+
+def mase_scale(data: Data, season: int) -> np.ndarray:
+    """MASE's per-target scale: the seasonal-naive MAE (season ``--season``) of the
+    training rows, in original units."""
+    from seqkit import metrics
+
+    start, end = data.series.borders["train"]
+    history = data.series.values[start:end][:, list(data.test.target_columns)]
+    return metrics.seasonal_naive_scale(history, season)
+
+
+def scores(prediction: np.ndarray, windows: ts.Windows, scale=None) -> dict[str, float]:
+    """MSE/MAE of a standardized forecast, standardized and in original units; with
+    ``scale`` (``mase_scale``) also MASE and sMAPE (original units)."""
+    from seqkit import metrics
+
     truth = windows.targets
-    return {
+    extra = {}
+    if scale is not None:
+        raw, raw_truth = windows.inverse_targets(prediction), windows.inverse_targets(truth)
+        extra = {"mase": metrics.mase(raw, raw_truth, scale),
+                 "smape": metrics.smape(raw, raw_truth)}
+    return {**extra,
         "mse": baselines.mse(prediction, truth),
         "mae": baselines.mae(prediction, truth),
         "mse_original": baselines.mse(windows.inverse_targets(prediction),
@@ -174,14 +213,39 @@ def format_table(results: dict) -> str:
     rows = [("model", "test"), ("repeat last", "repeat"),
             ("seasonal naive", "seasonal_naive"), ("linear", "linear"),
             ("floor (oracle)", "floor")]
-    lines = [f"{'forecaster':<15} {'MSE':>7} {'MAE':>7} {'MSE (orig.)':>12} {'MAE (orig.)':>12}"]
+    extra = [m for m in ("mase", "smape") if f"test_{m}" in results]
+    names = {"mase": "MASE", "smape": "sMAPE"}
+    lines = [f"{'forecaster':<15} {'MSE':>7} {'MAE':>7} {'MSE (orig.)':>12} {'MAE (orig.)':>12}"
+             + "".join(f" {names[m]:>7}" for m in extra)]
     for label, key in rows:
         if f"{key}_mse" not in results:
             continue
         cells = [results.get(f"{key}_{m}") for m in ("mse", "mae", "mse_original",
-                                                      "mae_original")]
+                                                      "mae_original", *extra)]
         text = [f"{c:.4f}" if c is not None else "-" for c in cells]
-        lines.append(f"{label:<15} {text[0]:>7} {text[1]:>7} {text[2]:>12} {text[3]:>12}")
+        lines.append(f"{label:<15} {text[0]:>7} {text[1]:>7} {text[2]:>12} {text[3]:>12}"
+                     + "".join(f" {t:>7}" for t in text[4:]))
+    return "\n".join(lines)
+
+
+def format_per_step(per_step: dict, rows: int = 6) -> str:
+    """Test MSE by horizon step (standardized) of every forecaster, at ``rows``
+    evenly spaced steps (the full lists are in results.json, ``per_step``).
+
+    Example:
+        >>> print(format_per_step({"model": {"mse": [0.1, 0.2], "mae": [0.3, 0.4]}}))
+        MSE by step     model
+        h=1            0.1000
+        h=2            0.2000
+    """
+    names = list(per_step)
+    horizon = len(per_step[names[0]]["mse"])
+    steps = sorted({int(round(i)) for i in np.linspace(0, horizon - 1, min(rows, horizon))})
+    lines = [f"{'MSE by step':<12}" + "".join(f" {n[:14]:>14}" if len(n) > 9 else f" {n:>9}"
+                                              for n in names)]
+    for step in steps:
+        lines.append(f"{'h=' + str(step + 1):<12}" + "".join(
+            f" {per_step[n]['mse'][step]:>{14 if len(n) > 9 else 9}.4f}" for n in names))
     return "\n".join(lines)
 
 
@@ -345,31 +409,53 @@ class ForecastExperiment(runs.Experiment):
         out = {"dataset": config.dataset, "mode": config.mode, "cell": config.cell,
                "input_length": config.input_length, "horizon": config.horizon,
                "n_test_windows": data.test.n}
-        for name, prediction in baseline_forecasts(data, config.season).items():
-            out.update({f"{name}_{k}": v for k, v in scores(prediction, data.test).items()})
-        out.update(_check_against_baselines(data, config, results["valid_mse"]))
+        linear = fit_linear(data)
+        test_forecasts = baseline_forecasts(data, config.season, linear=linear)
+        scale = mase_scale(data, config.season)
+        for name, prediction in test_forecasts.items():
+            out.update({f"{name}_{k}": v
+                        for k, v in scores(prediction, data.test, scale).items()})
+        out.update({f"test_{k}": v for k, v in scores(run.test_forecast, data.test,
+                                                      scale).items() if k in ("mase", "smape")})
+        from seqkit import metrics
+
+        out["per_step"] = {name: metrics.per_step_errors(prediction, data.test.targets)
+                           for name, prediction in [("model", run.test_forecast),
+                                                    *test_forecasts.items()]}
+        out.update(_select(data, config, results["valid_mse"], linear,
+                           exporting=bool(config.export_dir)))
+        selected = out["selected"]
+        forecast = run.test_forecast if selected == "model" else test_forecasts[selected]
+        # The test scores of the forecaster that is exported and predicts.
+        source = results if selected == "model" else out
+        prefix = "test" if selected == "model" else selected
+        out["selected_mse"] = source[f"{prefix}_mse"]
+        out["selected_mae"] = source[f"{prefix}_mae"]
         if isinstance(data.series, ts.SyntheticSeries):
             out.update(_floor(data, config))
             out["ratio_to_floor"] = results["test_mse"] / out["floor_mse"]
         if run.is_chief and config.plot:
             from experiments.forecast import plot as plot_lib
 
-            out["plot"] = plot_lib.plot_forecasts(data.test, run.test_forecast,
+            out["plot"] = plot_lib.plot_forecasts(data.test, forecast,
                                                   run.path("forecast.png"),
                                                   target_names=data.target_names)
         if run.is_chief and config.export_dir:
             from seqkit.export import forecaster as export_lib
 
             export_lib.export_forecaster(
-                run.model, data.series.scaler(), config.export_dir,
-                input_length=config.input_length, horizon=config.horizon,
-                input_columns=data.input_names, target_columns=data.target_names)
+                selected_forecaster(selected, run, linear), data.series.scaler(),
+                config.export_dir, input_length=config.input_length, horizon=config.horizon,
+                input_columns=data.input_names, target_columns=data.target_names,
+                extra_metadata={"forecaster": selected})
             out["export_dir"] = config.export_dir
         return out
 
     def report(self, results):
         table = format_table(results)
-        if results.get("beaten_on_valid_by"):
+        if results.get("per_step"):
+            table += "\n" + format_per_step(results["per_step"])
+        if results.get("baseline_warning"):
             table += "\n" + results["baseline_warning"]
         return table
 
@@ -377,24 +463,37 @@ class ForecastExperiment(runs.Experiment):
 EXPERIMENT = ForecastExperiment()
 
 
-def _check_against_baselines(data, config, model_valid_mse):
+LABELS = {"model": "the model", "repeat": "repeat-last", "seasonal_naive": "seasonal-naive",
+          "linear": "linear"}
+
+
+def _select(data, config, model_valid_mse, linear, exporting=True):
     """Never silently worse than a baseline: score every baseline on the validation
-    windows (never the test split, which must not steer anything) and, when the best
-    of them beats the model there, say so in a warning line and in the results
-    (``beaten_on_valid_by``: the baseline's key prefix; ``valid_<baseline>_mse``)."""
+    windows (never the test split, which must not steer anything); with
+    ``--select=best`` the forecaster with the lowest validation MSE is the one
+    exported, plotted and used by ``--predict`` (ties go to the model).
+
+    Returns ``valid_<baseline>_mse``, ``selected`` (``model`` or the
+    baseline's key prefix), ``beaten_on_valid_by`` (the best baseline when it
+    beats the model on validation, else None) and, when it does, the one-line
+    ``baseline_warning`` that the report prints.
+    """
     valid = {name: baselines.mse(prediction, data.val.targets)
-             for name, prediction in baseline_forecasts(data, config.season,
-                                                        split="valid").items()}
+             for name, prediction in baseline_forecasts(data, config.season, split="valid",
+                                                        linear=linear).items()}
     out = {f"valid_{name}_mse": value for name, value in valid.items()}
     best = min(valid, key=valid.get)
-    out["beaten_on_valid_by"] = best if valid[best] < model_valid_mse else None
-    if out["beaten_on_valid_by"]:
-        label = {"repeat": "repeat-last", "seasonal_naive": "seasonal-naive"}.get(best, best)
-        out["baseline_warning"] = (
-            f"warning: {label} beats the model on the validation windows (MSE "
-            f"{valid[best]:.4g} vs {model_valid_mse:.4g}); the exported and plotted "
-            f"forecaster is still the model. Use the {label} forecast or try "
-            f"--instance_norm=last (see BUILD_NOTES.md, Known limits).")
+    beaten = valid[best] < model_valid_mse
+    out["beaten_on_valid_by"] = best if beaten else None
+    out["selected"] = best if beaten and config.select == "best" else "model"
+    if beaten:
+        label, verb = LABELS[best], "exporting" if exporting else "selecting"
+        head = (f"{label} beats the model on validation: {valid[best]:.3g} vs "
+                f"{model_valid_mse:.3g}; ")
+        if config.select == "best":
+            out["baseline_warning"] = head + f"{verb} {label}; see --select"
+        else:
+            out["baseline_warning"] = head + f"{verb} the model (--select=model)"
     return out
 
 

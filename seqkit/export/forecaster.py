@@ -17,6 +17,8 @@ target_columns)`` writes a TensorFlow SavedModel (atomically, through
   input and target columns.
 * signature ``metadata`` (no inputs): ``input_columns`` and ``target_columns``
   (string vectors), ``input_length`` and ``horizon`` (int32 scalars).
+* a baseline (``BaselineForecaster``: repeat-last, seasonal-naive, linear)
+  exports through the same function with the same signature.
 * the same facts as attributes of the loaded object (``input_columns``,
   ``target_columns``, ``input_length``, ``horizon``: variables) and as
   ``assets/metadata.json``.
@@ -117,6 +119,60 @@ class ForecasterModule(tf.Module):
                 "target_columns": self.target_columns.read_value(),
                 "input_length": self.input_length.read_value(),
                 "horizon": self.horizon.read_value()}
+
+
+BASELINES = ("repeat", "seasonal_naive", "linear")
+
+
+class BaselineForecaster(tf.Module):
+    """A baseline of ``seqkit.baselines`` as a TensorFlow callable, for ``export_forecaster``.
+
+    Maps standardized windows ``x [batch, L, channels]`` to standardized
+    forecasts ``[batch, H, len(targets)]`` with plain TensorFlow ops, so that
+    its SavedModel has the model's signature and runs without seqkit:
+
+    * ``repeat``:          ``yhat[h, k] = x[L-1, targets[k]]``
+    * ``seasonal_naive``:  ``yhat[h, k] = x[L - season + (h mod season), targets[k]]``
+    * ``linear``:          ``yhat[:, k] = x[:, targets[k]] @ weight + bias``
+      (``weight [L, H]``, ``bias [H]`` of a fitted ``LinearForecaster``)
+
+    Example:
+        >>> f = BaselineForecaster("repeat", input_length=3, horizon=2, targets=[0])
+        >>> f(np.array([[[1.0], [2.0], [3.0]]], np.float32)).numpy()[0, :, 0]
+        array([3., 3.], dtype=float32)
+    """
+
+    def __init__(self, kind: str, input_length: int, horizon: int, targets: Sequence[int],
+                 season: int | None = None, weight=None, bias=None):
+        super().__init__(name=f"baseline_{kind}")
+        if kind not in BASELINES:
+            raise ValueError(f"kind: expected one of {BASELINES}, got {kind!r}")
+        self.kind, self.targets = kind, [int(t) for t in targets]
+        self.input_length, self.horizon = int(input_length), int(horizon)
+        if kind == "seasonal_naive":
+            if season is None or not 1 <= int(season) <= self.input_length:
+                raise ValueError(f"season: expected an integer in [1, input_length="
+                                 f"{self.input_length}], got {season!r}")
+            self._rows = tf.constant(self.input_length - int(season)
+                                     + np.arange(self.horizon) % int(season), tf.int32)
+        if kind == "linear":
+            weight, bias = np.asarray(weight, np.float32), np.asarray(bias, np.float32)
+            if weight.shape != (self.input_length, self.horizon) or bias.shape != (self.horizon,):
+                raise ValueError(f"weight, bias: expected shapes [{self.input_length}, "
+                                 f"{self.horizon}] and [{self.horizon}], got {weight.shape} "
+                                 f"and {bias.shape}")
+            self.weight = tf.Variable(weight, trainable=False, name="weight")
+            self.bias = tf.Variable(bias, trainable=False, name="bias")
+
+    def __call__(self, x, training=False):
+        del training  # nothing is trained
+        targets = tf.gather(tf.convert_to_tensor(x, tf.float32), self.targets, axis=2)
+        if self.kind == "repeat":
+            return tf.repeat(targets[:, -1:, :], self.horizon, axis=1)
+        if self.kind == "seasonal_naive":
+            return tf.gather(targets, self._rows, axis=1)
+        # [batch, L, K] x [L, H] -> [batch, H, K]
+        return tf.einsum("blk,lh->bhk", targets, self.weight) + self.bias[None, :, None]
 
 
 def export_forecaster(model, scaler, path, input_length: int, horizon: int,

@@ -72,7 +72,15 @@ def test_train_and_evaluate_tiny_config(tiny_run):
     # It learned: better than repeating the last value, on the same test windows.
     assert results["test_mse"] < 0.9 * results["repeat_mse"]
     with open(os.path.join(workdir, "results.json")) as handle:
-        assert json.load(handle) == pytest.approx(results)
+        written = json.load(handle)
+    # pytest.approx compares flat mappings; the per-step lists are compared on their own.
+    per_step = written.pop("per_step")
+    assert set(per_step) == set(results["per_step"])
+    for name, errors in results["per_step"].items():
+        for metric in ("mse", "mae"):
+            assert per_step[name][metric] == pytest.approx(errors[metric]), (name, metric)
+    flat = {k: v for k, v in results.items() if k != "per_step"}
+    assert written == pytest.approx(flat)
     with open(os.path.join(workdir, "flags.json")) as handle:
         assert json.load(handle)["hidden_size"] == TEST.hidden_size
 
@@ -391,28 +399,70 @@ print(json.dumps([one["test_mse"], two["test_mse"], two["replicas"]]))
     assert replicas == 2 and two == pytest.approx(one, rel=1e-4)
 
 
-def test_a_baseline_that_beats_the_model_on_validation_is_reported(tmp_path, capsys):
-    """A random walk: repeating the last value is the optimal forecast, so a tiny
-    model trained for one epoch loses to a baseline, and the run must say so."""
+def _walk_csv(tmp_path):
     steps = np.random.default_rng(7).standard_normal(600).cumsum()
     frame = pd.DataFrame({"date": pd.date_range("2022-01-03", periods=600, freq="h"),
                           "a": steps, "b": 0.5 * steps})
     frame.to_csv(tmp_path / "walk.csv", index=False)
+    return tmp_path / "walk.csv", frame
+
+
+@pytest.mark.parametrize("select", ["best", "model"])
+def test_a_baseline_that_beats_the_model_on_validation_is_selected_and_exported(
+        tmp_path, capsys, select):
+    """A random walk: repeating the last value is the optimal forecast, so a tiny
+    model trained for one epoch with no instance norm loses to a baseline; the
+    run says so in one line and, with --select=best, exports that baseline as a
+    SavedModel whose forecast is the baseline's own, in raw units."""
+    path, frame = _walk_csv(tmp_path)
+    export = tmp_path / "export"
     results = runs.main(train.EXPERIMENT, [
-        "forecast", f"--csv={tmp_path / 'walk.csv'}", "--targets=a,b", "--config=test",
+        "forecast", f"--csv={path}", "--targets=a,b", "--config=test",
         "--input_length=24", "--horizon=12", "--epochs=1", "--noprogress",
+        "--instance_norm=none", f"--select={select}", f"--export_dir={export}",
         f"--train_dir={tmp_path / 'run'}"])
     best = results["beaten_on_valid_by"]
     assert best in ("repeat", "seasonal_naive", "linear")
     assert results[f"valid_{best}_mse"] < results["valid_mse"]
-    assert "beats the model on the validation windows" in capsys.readouterr().out
+    label = train.LABELS[best]
+    line = (f"{label} beats the model on validation: {results[f'valid_{best}_mse']:.3g} vs "
+            f"{results['valid_mse']:.3g}; ")
+    line += f"exporting {label}; see --select" if select == "best" else \
+        "exporting the model (--select=model)"
+    assert line in capsys.readouterr().out.splitlines()
+    with open(tmp_path / "run" / "results.json") as handle:
+        assert json.load(handle)["selected"] == (best if select == "best" else "model")
+    prefix = best if select == "best" else "test"
+    assert results["selected_mse"] == results[f"{prefix}_mse"]
+
+    import tensorflow as tf
+
+    served = tf.saved_model.load(str(export))
+    raw = frame[["a", "b"]].to_numpy(np.float32)[-5 * 24:].reshape(5, 24, 2)
+    forecast = served.signatures["serving_default"](window=tf.constant(raw))["forecast"].numpy()
+    assert forecast.shape == (5, 12, 2)
+    with open(export / "assets" / "metadata.json") as handle:
+        assert json.load(handle)["forecaster"] == results["selected"]
+    if select == "best" and best == "repeat":
+        np.testing.assert_allclose(forecast, np.repeat(raw[:, -1:], 12, axis=1), rtol=1e-5,
+                                   atol=1e-4)
 
 
-def test_the_validation_check_names_the_best_baseline_only_when_it_wins(tiny_run):
+def test_the_selection_names_the_best_baseline_only_when_it_wins(tiny_run):
     results, _ = tiny_run
     valid = {k: results[f"valid_{k}_mse"] for k in ("repeat", "seasonal_naive", "linear")}
     best = min(valid, key=valid.get)
     if valid[best] < results["valid_mse"]:
-        assert results["beaten_on_valid_by"] == best and best in results["baseline_warning"]
+        assert results["beaten_on_valid_by"] == best and results["selected"] == best
+        assert train.LABELS[best] in results["baseline_warning"]
     else:
         assert results["beaten_on_valid_by"] is None and "baseline_warning" not in results
+        assert results["selected"] == "model"
+
+
+def test_instance_norm_auto_is_last_on_a_csv_and_none_on_built_in_data():
+    assert models.resolved_instance_norm(configs.validate(TEST)) == "none"
+    csv = configs.validate(TEST.replace(csv="x.csv"))
+    assert csv.instance_norm == "last" and models.resolved_instance_norm(csv) == "last"
+    assert configs.validate(TEST.replace(csv="x.csv", instance_norm="none")).instance_norm \
+        == "none"

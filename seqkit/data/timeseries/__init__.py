@@ -17,9 +17,15 @@ name is re-exported here, so ``from seqkit.data import timeseries as ts`` and
   rows only.
 * ``windows``: ``window_starts`` / ``make_windows`` / ``Windows``: every window
   of a split, modes "M", "S" and "MS".
-* ``ett``: ``etth1``, the fixed ETTh1 protocol of Zhou et al. 2021 / Zeng et
-  al. 2023.
-* ``features``: ``calendar_features`` (phase of the day and week).
+* ``ett``: ``ett(name, data_dir)`` for etth1/etth2/ettm1/ettm2 and ``etth1``,
+  the fixed protocol of Zhou et al. 2021 / Zeng et al. 2023.
+* ``splits`` also parses ``--split`` (``parse_split``, ``split_borders``,
+  ``with_split``: fractions or date borders) and adds calendar columns
+  (``with_calendar``).
+* ``features``: ``calendar`` (named sin/cos calendar features of any
+  timestamps), ``calendar_features`` (phase of the day and week),
+  ``infer_frequency``, ``future_timestamps``.
+* ``history``: ``load_history``, a new CSV validated for prediction.
 * ``synthetic_series``: ``synthetic``, a seeded seasonal + AR(1) series whose
   best achievable forecast error is known in closed form
   (``SyntheticSeries.floor_mse``).
@@ -53,18 +59,42 @@ from seqkit.data.timeseries.csv_loader import (  # noqa: F401
     _resolve_date_column,
     load_csv,
 )
-from seqkit.data.timeseries.ett import ETTH1_BORDERS, ETTH1_COLUMNS, etth1  # noqa: F401
-from seqkit.data.timeseries.features import calendar_features
+from seqkit.data.timeseries.ett import (  # noqa: F401
+    ETT_BORDERS,
+    ETT_COLUMNS,
+    ETT_DATASETS,
+    ETT_FILES,
+    ETTH1_BORDERS,
+    ETTH1_COLUMNS,
+    ett,
+    etth1,
+)
+from seqkit.data.timeseries.features import (  # noqa: F401
+    CALENDAR_FEATURES,
+    calendar,
+    calendar_features,
+    future_timestamps,
+    infer_frequency,
+    parse_calendar,
+    same_frequency,
+)
+from seqkit.data.timeseries.history import History, load_history
 from seqkit.data.timeseries.scaling import StandardScaler
 from seqkit.data.timeseries.splits import (  # noqa: F401
     DEFAULT_RATIOS,
     SPLITS,
     Borders,
     SeriesSplit,
+    SplitSpec,
     chronological_split,
+    parse_split,
+    split_borders,
+    with_calendar,
+    with_split,
 )
 from seqkit.data.timeseries.synthetic_series import (  # noqa: F401
     Floor,
+    QuantileFloor,
     SyntheticSeries,
     _error_covariance_kernel,
     floor_mse,
@@ -80,19 +110,36 @@ from seqkit.data.timeseries.windows import (  # noqa: F401
 
 __all__ = [
     "Borders",
+    "CALENDAR_FEATURES",
+    "ETT_BORDERS",
+    "ETT_DATASETS",
     "Floor",
     "Gap",
+    "History",
     "LoadReport",
+    "QuantileFloor",
     "SeriesSplit",
+    "SplitSpec",
     "StandardScaler",
     "SyntheticSeries",
     "Windows",
+    "calendar",
     "calendar_features",
     "chronological_split",
+    "ett",
     "etth1",
     "floor_mse",
+    "future_timestamps",
+    "infer_frequency",
     "load_csv",
+    "load_history",
     "make_windows",
+    "parse_calendar",
+    "parse_split",
+    "same_frequency",
+    "split_borders",
     "synthetic",
     "window_starts",
+    "with_calendar",
+    "with_split",
 ]

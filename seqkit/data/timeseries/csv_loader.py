@@ -261,6 +261,16 @@ def load_csv(path: str | os.PathLike, date_column: str | None = None,
         >>> data = load_csv("ETTh1.csv", targets=["OT"])      # doctest: +SKIP
         >>> data.report.log()                                  # doctest: +SKIP
     """
+    values, columns, n_targets, timestamps, report = _read_series(
+        path, date_column, targets, features, fill, encoding, coerce)
+    return SeriesSplit(values=values, columns=columns, target_indices=tuple(range(n_targets)),
+                       borders=chronological_split(len(values), ratios),
+                       timestamps=timestamps, report=report)
+
+
+def _read_series(path, date_column, targets, features, fill, encoding, coerce):
+    """``load_csv`` without the split: (values, columns, number of targets,
+    timestamps or None, LoadReport)."""
     if fill not in FILL_MODES:
         raise ValueError(f"fill: expected one of {FILL_MODES}, got {fill!r}")
     if not isinstance(coerce, (bool, np.bool_)):
@@ -362,10 +372,7 @@ def load_csv(path: str | os.PathLike, date_column: str | None = None,
                         was_sorted=was_sorted, duplicates=duplicates, gaps=gaps,
                         nan_rows=nan_rows, fill=fill, inf_rows=inf_rows, coerced=coerced,
                         unused_columns=unused)
-    return SeriesSplit(values=frame.to_numpy(), columns=tuple(columns),
-                       target_indices=tuple(range(len(targets))),
-                       borders=chronological_split(len(df), ratios),
-                       timestamps=timestamps, report=report)
+    return frame.to_numpy(), tuple(columns), len(targets), timestamps, report
 
 
 def _frequency_and_gaps(timestamps: pd.DatetimeIndex):

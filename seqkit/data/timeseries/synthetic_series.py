@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 from typing import Sequence
 
 import numpy as np
@@ -137,6 +138,92 @@ class SyntheticSeries(SeriesSplit):
         if windows.scaler is not None:
             forecast = windows.scaler.transform(forecast, columns=windows.target_columns)
         return forecast
+
+
+    def _error_std(self, windows: Windows) -> tuple[np.ndarray, list[int]]:
+        """sigma_h per step and target column of ``windows``, in its units: ``[H, C]``."""
+        positions = [self.target_indices.index(c) for c in windows.target_columns
+                     if c in self.target_indices]
+        if len(positions) != len(windows.target_columns):
+            raise ValueError(f"windows: expected target columns among the synthetic series "
+                             f"{self.target_indices}, got {windows.target_columns}")
+        h = np.arange(1, windows.horizon + 1)[:, None]
+        phi, sigma = self.phi[positions], self.sigma[positions]
+        std = np.sqrt(sigma ** 2 * (1 - phi ** (2 * h)) / (1 - phi ** 2))
+        if windows.scaler is not None:
+            std = std / windows.scaler.scale[list(windows.target_columns)]
+        return std, positions
+
+    def oracle_quantiles(self, windows: Windows, quantiles: Sequence[float]) -> np.ndarray:
+        """The true conditional quantiles of the forecast steps of ``windows``.
+
+        The oracle's error at step h is Gaussian with variance
+        ``sigma^2 (1 - phi^(2h)) / (1 - phi^2)`` (see ``floor_mse``), so the
+        q-quantile is ``oracle_forecast + z_q sigma_h`` with z_q the standard
+        normal quantile.
+
+        Returns ``[n, horizon, len(target_columns), len(quantiles)]`` in the
+        units of ``windows``.
+        """
+        q = _quantiles(quantiles)
+        std, _ = self._error_std(windows)
+        z = np.array([statistics.NormalDist().inv_cdf(v) for v in q])
+        return self.oracle_forecast(windows)[..., None] + std[None, :, :, None] * z
+
+    def optimal_quantile_loss(self, windows: Windows,
+                              quantiles: Sequence[float]) -> "QuantileFloor":
+        """Expected pinball loss of the true quantiles (``oracle_quantiles``).
+
+        With pinball_q(y, yhat) = max(q (y - yhat), (q - 1)(y - yhat)) and
+        y - yhat = sigma (Z - z_q), Z ~ N(0, 1), z_q = Phi^-1(q)::
+
+            E[pinball_q] = sigma (E[(Z - z_q)^+] - (1 - q) E[Z - z_q])
+                         = sigma (phi(z_q) - z_q (1 - q) + (1 - q) z_q) = sigma phi(z_q)
+
+        using E[(Z - a)^+] = phi(a) - a (1 - Phi(a)). No forecast of these
+        windows has a lower expected pinball loss (the true quantile minimizes
+        it). ``weighted`` is GluonTS' weighted quantile loss
+        ``2 sum pinball_q / sum |y|`` with the expected numerator and the
+        realised denominator of ``windows.targets``.
+        """
+        q = _quantiles(quantiles)
+        std, _ = self._error_std(windows)
+        density = np.array([math.exp(-0.5 * statistics.NormalDist().inv_cdf(v) ** 2)
+                            / math.sqrt(2 * math.pi) for v in q])
+        pinball = std[:, :, None] * density                          # [H, C, Q]
+        total_abs = float(np.abs(np.asarray(windows.targets, np.float64)).sum())
+        weighted = 2 * windows.n * pinball.sum(axis=(0, 1)) / total_abs
+        return QuantileFloor(quantiles=q, pinball=pinball,
+                             mean_pinball=pinball.mean(axis=(0, 1)), mean=float(pinball.mean()),
+                             weighted=weighted, mean_weighted=float(weighted.mean()))
+
+
+@dataclasses.dataclass(frozen=True)
+class QuantileFloor:
+    """Expected pinball losses of the true quantiles (``optimal_quantile_loss``).
+
+    Attributes:
+        quantiles: the levels q.
+        pinball: ``[horizon, targets, Q]`` E[pinball_q] = sigma_h phi(z_q).
+        mean_pinball: ``[Q]`` mean over steps and targets.
+        mean: mean over everything.
+        weighted: ``[Q]`` 2 N sum_{h,c} E[pinball_q] / sum |y| (GluonTS wQL).
+        mean_weighted: mean of ``weighted`` over the quantiles (a CRPS estimate).
+    """
+
+    quantiles: tuple[float, ...]
+    pinball: np.ndarray
+    mean_pinball: np.ndarray
+    mean: float
+    weighted: np.ndarray
+    mean_weighted: float
+
+
+def _quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
+    q = tuple(float(v) for v in quantiles)
+    if not q or any(not 0 < v < 1 for v in q):
+        raise ValueError(f"quantiles: expected levels strictly between 0 and 1, got {list(q)}")
+    return q
 
 
 def _error_covariance_kernel(phi: float, horizon: int) -> tuple[np.ndarray, np.ndarray]:

@@ -32,6 +32,10 @@ class Windows:
             ``origins = starts + input_length``.
         input_columns, target_columns: column indices into the source values.
         scaler: the scaler applied to the values before windowing, or None.
+        future: ``[n, horizon, len(future_columns)]`` the known-in-advance
+            columns at each window's forecast rows ``origins[i] + [0, horizon)``
+            (scaled like the inputs), or None when there are no future columns.
+        future_columns: column indices of ``future`` (() when None).
     """
 
     inputs: np.ndarray
@@ -42,6 +46,8 @@ class Windows:
     input_columns: tuple[int, ...]
     target_columns: tuple[int, ...]
     scaler: StandardScaler | None = None
+    future: np.ndarray | None = None
+    future_columns: tuple[int, ...] = ()
 
     @property
     def n(self) -> int:
@@ -105,7 +111,7 @@ def window_starts(input_length: int, horizon: int, start: int, end: int) -> np.n
 def make_windows(values: np.ndarray, input_length: int, horizon: int, start: int, end: int,
                  mode: str = "M", target_indices: Sequence[int] | None = None,
                  target: int | None = None, scaler: StandardScaler | None = None,
-                 dtype=np.float32) -> Windows:
+                 dtype=np.float32, future_columns: Sequence[int] | None = None) -> Windows:
     """Cut every window of the split ``[start, end)`` out of ``values``.
 
     Modes (the ETT literature's):
@@ -124,6 +130,9 @@ def make_windows(values: np.ndarray, input_length: int, horizon: int, start: int
             ETT's "OT"); must be None in "M".
         scaler: if given, ``values`` are standardized with it first.
         dtype: dtype of the returned arrays.
+        future_columns: columns known in advance (calendar features, planned
+            values): ``Windows.future[i]`` holds their (scaled) values at the
+            forecast rows of window i. They cannot be forecast targets.
 
     Example:
         >>> w = make_windows(np.arange(10.0)[:, None], 3, 2, start=5, end=10)
@@ -155,6 +164,18 @@ def make_windows(values: np.ndarray, input_length: int, horizon: int, start: int
         target_columns = (target,)
         input_columns = (target,) if mode == "S" else tuple(range(n_columns))
 
+    future_columns = tuple(int(i) for i in future_columns or ())
+    bad = [i for i in future_columns if not 0 <= i < n_columns]
+    if bad:
+        raise ValueError(f"future_columns: expected column indices in [0, {n_columns}), got "
+                         f"{future_columns}")
+    clash = sorted(set(future_columns) & set(target_columns))
+    if clash:
+        raise ValueError(f"future_columns: expected columns that are not forecast targets (a "
+                         f"target is not known in advance), got target column(s) {clash}")
+    if len(set(future_columns)) != len(future_columns):
+        raise ValueError(f"future_columns: expected distinct columns, got {future_columns}")
+
     starts = window_starts(input_length, horizon, start, end)
     first, span = int(starts[0]), input_length + horizon
     block = values[first:end]
@@ -166,6 +187,8 @@ def make_windows(values: np.ndarray, input_length: int, horizon: int, start: int
     view = view.transpose(0, 2, 1)
     inputs = np.ascontiguousarray(view[:, :input_length][..., list(input_columns)], dtype=dtype)
     targets = np.ascontiguousarray(view[:, input_length:][..., list(target_columns)], dtype=dtype)
+    future = (np.ascontiguousarray(view[:, input_length:][..., list(future_columns)], dtype=dtype)
+              if future_columns else None)
     return Windows(inputs=inputs, targets=targets, starts=starts, input_length=input_length,
                    horizon=horizon, input_columns=input_columns, target_columns=target_columns,
-                   scaler=scaler)
+                   scaler=scaler, future=future, future_columns=future_columns)
