@@ -310,9 +310,14 @@ def build_classifier(vocab_size: int, num_intents: int, num_tags: int | None = N
         sequence = keras.layers.Dropout(dropout, name="encoder_dropout")(sequence)
     pooled = SequencePooling(pooling, backward_units=units if bidirectional else None,
                              name="pooling")(sequence)
-    outputs = {"intent": keras.layers.Dense(num_intents, name="intent")(pooled)}
+    # The output layers compute in float32 under any --precision (Keras's mixed-precision
+    # rule for the last layer): the softmax, the losses and the Viterbi decoding then
+    # see float32 logits.
+    outputs = {"intent": keras.layers.Dense(num_intents, name="intent",
+                                            dtype="float32")(pooled)}
     if task != "intent":
-        outputs["slots"] = keras.layers.Dense(num_tags, name="slots")(sequence)
+        outputs["slots"] = keras.layers.Dense(num_tags, name="slots",
+                                              dtype="float32")(sequence)
     return keras.Model(inputs, outputs, name="classifier")
 
 
@@ -488,6 +493,7 @@ def decode_tags(slot_logits, lengths, transitions=None):
     tag 0) or BIO-constrained Viterbi. TensorFlow ops, shared with the export."""
     import tensorflow as tf
 
+    slot_logits = tf.cast(slot_logits, tf.float32)
     if transitions is not None:
         return bio_decode(slot_logits, lengths, *transitions)
     blocked = tf.one_hot(0, tf.shape(slot_logits)[-1], on_value=-1e30, off_value=0.0)

@@ -196,3 +196,13 @@ def test_char_features_train_and_export_agree(tmp_path):
     assert slots["f1"] == pytest.approx(results["test_slot_f1"])
     assert slots["precision"] == pytest.approx(results["test_slot_precision"])
     assert [p["intent"] for p in train.predict(str(run_dir), texts)] == served_intents
+
+
+def test_mixed_bfloat16_run(tmp_path):
+    """Under --precision=mixed_bfloat16 the logits are float32 (the output layers),
+    so the losses, the BIO Viterbi decoding and the metrics work as in float32."""
+    results = runs.run(train.EXPERIMENT, _tiny(precision="mixed_bfloat16", epochs=1),
+                       str(tmp_path))
+    assert np.isfinite(results["train_loss"]) and 0.0 <= results["test_accuracy"] <= 1.0
+    assert 0.0 <= results["test_slot_f1"] <= 1.0
+    assert json.load(open(tmp_path / "flags.json"))["precision"] == "mixed_bfloat16"
