@@ -263,3 +263,163 @@ def per_step_errors(prediction: np.ndarray, target: np.ndarray) -> dict[str, lis
     error = np.asarray(prediction, np.float64) - np.asarray(target, np.float64)
     return {"mse": np.square(error).mean(axis=(0, 2)).tolist(),
             "mae": np.abs(error).mean(axis=(0, 2)).tolist()}
+
+
+# --------------------------------------------------------------------------
+# Quantile (probabilistic) forecast metrics: forecasts [..., Q] at levels q_1 < ... < q_Q
+# --------------------------------------------------------------------------
+def check_quantiles(quantiles, argument: str = "quantiles") -> tuple[float, ...]:
+    """``quantiles`` as a tuple of floats: strictly increasing, in (0, 1), with 0.5.
+
+    The 0.5 level is required because the median is the point forecast that
+    every point metric (MSE, MAE, MASE, sMAPE, per step) scores.
+
+    Example:
+        >>> check_quantiles([0.1, 0.5, 0.9])
+        (0.1, 0.5, 0.9)
+        >>> check_quantiles([0.9, 0.5])
+        Traceback (most recent call last):
+        ...
+        ValueError: quantiles: expected increasing levels strictly between 0 and 1 that include 0.5 (the median is the point forecast), got [0.9, 0.5]
+    """
+    try:
+        levels = tuple(float(q) for q in quantiles)
+    except (TypeError, ValueError):
+        levels = None
+    if (not levels or any(not 0 < q < 1 for q in levels)
+            or any(b <= a for a, b in zip(levels, levels[1:])) or 0.5 not in levels):
+        raise ValueError(f"{argument}: expected increasing levels strictly between 0 and 1 "
+                         f"that include 0.5 (the median is the point forecast), got "
+                         f"{list(quantiles) if levels is not None else quantiles!r}")
+    return levels
+
+
+def _check_quantile_forecast(quantile_forecast, target, quantiles):
+    forecast = np.asarray(quantile_forecast, np.float64)
+    target = np.asarray(target, np.float64)
+    levels = np.asarray(quantiles, np.float64).reshape(-1)
+    if forecast.shape != target.shape + (levels.size,) or target.size == 0:
+        raise ValueError(f"quantile_forecast, target: expected shapes target.shape + "
+                         f"(len(quantiles)={levels.size},) and a non-empty target, got "
+                         f"{forecast.shape} and {target.shape}")
+    return forecast, target, levels
+
+
+def pinball_loss(quantile_forecast: np.ndarray, target: np.ndarray,
+                 quantiles) -> np.ndarray:
+    """Mean pinball (quantile) loss of each level ``[Q]``.
+
+    ``pinball_q(y, ŷ) = max(q (y − ŷ), (q − 1)(y − ŷ))``: ``q·(y − ŷ)`` when the
+    truth is above the forecast, ``(1 − q)·(ŷ − y)`` when below. Its expectation
+    over y is minimized by the true q-quantile of y (so a forecaster trained on
+    it learns quantiles); at q = 0.5 it is half the absolute error.
+
+    Args:
+        quantile_forecast: ``[..., Q]``, level ``quantiles[j]`` in ``[..., j]``.
+        target: ``[...]``.
+        quantiles: the Q levels.
+
+    Example:
+        >>> pinball_loss(np.array([[0.0, 1.0]]), np.array([2.0]), [0.1, 0.9])
+        array([0.2, 0.9])
+    """
+    forecast, target, levels = _check_quantile_forecast(quantile_forecast, target, quantiles)
+    error = target[..., None] - forecast
+    loss = np.maximum(levels * error, (levels - 1) * error)
+    return loss.reshape(-1, levels.size).mean(axis=0)
+
+
+def weighted_quantile_loss(quantile_forecast: np.ndarray, target: np.ndarray,
+                           quantiles) -> dict:
+    """GluonTS' weighted quantile loss, per level and its mean (a CRPS estimate).
+
+    ``wQL_q = 2 Σ pinball_q(y, ŷ_q) / Σ |y|`` over every window, step and
+    target (GluonTS ``quantile_loss / abs_target_sum``), and
+    ``mean_wQL = mean_q wQL_q`` (GluonTS ``mean_wQuantileLoss``: with evenly
+    spread levels, an estimate of the CRPS normalized by Σ|y|). Use original
+    units: Σ|y| of standardized (zero-mean) data measures spread, not size.
+
+    Returns:
+        ``{"per_quantile": [Q] list, "mean": float}``; NaN when Σ|y| = 0.
+
+    Example:
+        >>> weighted_quantile_loss(np.array([[0.0, 1.0]]), np.array([2.0]), [0.1, 0.9])
+        {'per_quantile': [0.2, 0.9], 'mean': 0.55}
+    """
+    forecast, target, levels = _check_quantile_forecast(quantile_forecast, target, quantiles)
+    total = float(np.abs(target).sum())
+    pinball_sum = pinball_loss(forecast, target, levels) * target.size
+    per = 2 * pinball_sum / total if total > 0 else np.full(levels.size, math.nan)
+    return {"per_quantile": [float(v) for v in per], "mean": float(np.mean(per))}
+
+
+def central_intervals(quantiles) -> list[tuple[int, int, float]]:
+    """The central intervals a set of levels forms: ``(lower index, upper index, nominal
+    coverage)`` for every pair ``q, 1 − q`` with q < 0.5 (nominal coverage 1 − 2q).
+
+    Example:
+        >>> central_intervals([0.05, 0.1, 0.5, 0.9, 0.95])
+        [(0, 4, 0.9), (1, 3, 0.8)]
+    """
+    levels = [float(q) for q in quantiles]
+    out = []
+    for low, q in enumerate(levels):
+        if q >= 0.5:
+            continue
+        for high, p in enumerate(levels):
+            if abs(p - (1 - q)) < 1e-9:
+                out.append((low, high, round(1 - 2 * q, 10)))
+    return out
+
+
+def interval_coverage(quantile_forecast: np.ndarray, target: np.ndarray,
+                      quantiles) -> dict[str, float]:
+    """Empirical coverage of every central interval: the fraction of targets with
+    ``ŷ_q ≤ y ≤ ŷ_{1−q}``; a calibrated forecaster covers 1 − 2q of them.
+
+    Returns:
+        ``{"80": 0.79, ...}``: keys are the nominal coverage in percent (``%g``).
+
+    Example:
+        >>> f = np.array([[-1.0, 0.0, 1.0]] * 4)
+        >>> interval_coverage(f, np.array([0.0, 0.5, 1.0, 2.0]), [0.1, 0.5, 0.9])
+        {'80': 0.75}
+    """
+    forecast, target, levels = _check_quantile_forecast(quantile_forecast, target, quantiles)
+    out = {}
+    for low, high, nominal in central_intervals(levels):
+        inside = (forecast[..., low] <= target) & (target <= forecast[..., high])
+        out[f"{100 * nominal:g}"] = float(inside.mean())
+    return out
+
+
+def residual_quantiles(prediction: np.ndarray, target: np.ndarray, quantiles) -> np.ndarray:
+    """Quantile offsets of a point forecaster from its residuals ``r = y − ŷ``
+    (validation windows ``[n, H, T]``): ``[H, T, Q]``.
+
+    The median's offset is 0, so the point forecast stays the median; level q
+    gets the empirical q-quantile of r at that step and target (conformal-style,
+    as darts' conformal models do), clipped at 0 on the wrong side of the
+    median so that the levels never cross::
+
+        offset_q = min(Q_q(r), 0)  (q < 0.5),   0  (q = 0.5),   max(Q_q(r), 0)  (q > 0.5)
+
+    ``ŷ[..., None] + offset`` is then the forecaster's quantile forecast.
+
+    Example:
+        >>> r = np.arange(-5.0, 6.0).reshape(11, 1, 1)           # residuals -5 .. 5
+        >>> residual_quantiles(np.zeros_like(r), r, [0.1, 0.5, 0.9])[0, 0]
+        array([-4.,  0.,  4.])
+    """
+    levels = check_quantiles(quantiles)
+    residual = np.asarray(target, np.float64) - np.asarray(prediction, np.float64)
+    if residual.ndim != 3 or residual.shape[0] == 0:
+        raise ValueError(f"prediction, target: expected [windows, horizon, targets] arrays "
+                         f"with at least one window, got shape {residual.shape}")
+    offsets = np.moveaxis(np.quantile(residual, levels, axis=0), 0, -1)   # [H, T, Q]
+    below = np.asarray(levels) < 0.5
+    offsets[..., below] = np.minimum(offsets[..., below], 0.0)
+    offsets[..., ~below] = np.maximum(offsets[..., ~below], 0.0)
+    offsets[..., levels.index(0.5)] = 0.0
+    # Quantiles of one sample are already ordered; the clipping keeps the order.
+    return offsets

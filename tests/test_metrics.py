@@ -144,3 +144,77 @@ def test_per_step_errors_average_over_windows_and_channels():
     target = np.array([[[1.0], [2.0]], [[3.0], [-2.0]]])
     out = metrics.per_step_errors(prediction, target)
     assert out["mse"] == pytest.approx([5.0, 4.0]) and out["mae"] == pytest.approx([2.0, 2.0])
+
+
+# --------------------------------------------------------------------------- quantiles
+def _pinball_by_hand(forecast, target, q):
+    """The textbook pinball loss, one element at a time."""
+    total = 0.0
+    for f, y in zip(forecast.ravel(), target.ravel()):
+        total += q * (y - f) if y >= f else (1 - q) * (f - y)
+    return total / target.size
+
+
+def test_pinball_loss_matches_the_elementwise_definition():
+    rng = np.random.default_rng(0)
+    target = rng.standard_normal((5, 4, 2))
+    levels = [0.1, 0.5, 0.9]
+    forecast = target[..., None] + rng.standard_normal((5, 4, 2, 3))
+    loss = metrics.pinball_loss(forecast, target, levels)
+    expected = [_pinball_by_hand(forecast[..., j], target, q) for j, q in enumerate(levels)]
+    np.testing.assert_allclose(loss, expected, rtol=1e-12)
+    # At q = 0.5 it is half the absolute error.
+    assert loss[1] == pytest.approx(0.5 * np.abs(forecast[..., 1] - target).mean())
+
+
+def test_weighted_quantile_loss_hand_computed():
+    # y = [1, -3]; q=0.2 forecasts [2, -1] (both above: (1-q)*|e|): 0.8*1 + 0.8*2 = 2.4
+    #              q=0.5 forecasts [0, -3]: 0.5*1 + 0 = 0.5
+    # wQL_q = 2 * sum / sum|y| = 2 * sum / 4
+    target = np.array([1.0, -3.0])
+    forecast = np.array([[2.0, 0.0], [-1.0, -3.0]])
+    out = metrics.weighted_quantile_loss(forecast, target, [0.2, 0.5])
+    assert out["per_quantile"] == pytest.approx([2 * 2.4 / 4, 2 * 0.5 / 4])
+    assert out["mean"] == pytest.approx((1.2 + 0.25) / 2)
+    assert np.isnan(metrics.weighted_quantile_loss(forecast, np.zeros(2), [0.2, 0.5])["mean"])
+    with pytest.raises(ValueError, match="quantile_forecast, target: expected shapes"):
+        metrics.weighted_quantile_loss(forecast[:, :1], target, [0.2, 0.5])
+
+
+def test_interval_coverage_hand_computed():
+    # Levels 0.05 .. 0.95: intervals 90% (0.05, 0.95) and 80% (0.1, 0.9).
+    levels = [0.05, 0.1, 0.5, 0.9, 0.95]
+    forecast = np.tile(np.array([-2.0, -1.0, 0.0, 1.0, 2.0]), (5, 1))
+    target = np.array([-2.5, -1.5, 0.0, 1.0, 2.0])
+    # 90%: -1.5, 0, 1, 2 inside (ends count) -> 4/5; 80%: 0 and 1 -> 2/5.
+    assert metrics.interval_coverage(forecast, target, levels) == {"90": 0.8, "80": 0.4}
+    assert metrics.central_intervals(levels) == [(0, 4, 0.9), (1, 3, 0.8)]
+    assert metrics.central_intervals([0.25, 0.5, 0.9]) == []
+
+
+@pytest.mark.parametrize("levels", [[0.1, 0.9], [0.5, 0.1], [0.0, 0.5], [0.5, 1.0], [],
+                                    [0.1, 0.5, 0.5]])
+def test_check_quantiles_refuses_bad_levels(levels):
+    with pytest.raises(ValueError, match=r"--quantiles: expected increasing levels strictly "
+                                         r"between 0 and 1 that include 0.5"):
+        metrics.check_quantiles(levels, "--quantiles")
+
+
+def test_residual_quantiles_are_empirical_quantiles_clipped_at_the_median():
+    rng = np.random.default_rng(1)
+    target = rng.standard_normal((400, 3, 2)) + np.array([0.0, 0.5])   # 2nd target biased
+    target[:, :, 1] += 10.0                                           # far above: all r > 0
+    prediction = np.zeros_like(target)
+    levels = [0.1, 0.5, 0.9]
+    offsets = metrics.residual_quantiles(prediction, target, levels)
+    assert offsets.shape == (3, 2, 3)
+    residual = target - prediction
+    for h in range(3):
+        # Unbiased target: the plain empirical quantiles, median offset 0.
+        r = residual[:, h, 0]
+        np.testing.assert_allclose(offsets[h, 0], [np.quantile(r, 0.1), 0.0,
+                                                   np.quantile(r, 0.9)])
+        # Every residual positive: the 0.1 offset would sit above the median; clipped to 0.
+        r = residual[:, h, 1]
+        np.testing.assert_allclose(offsets[h, 1], [0.0, 0.0, np.quantile(r, 0.9)])
+    assert np.all(np.diff(offsets, axis=-1) >= 0)

@@ -3,6 +3,10 @@ r"""``python -m experiments.forecast``: train a recurrent forecaster, compare wi
     python -m experiments.forecast                     # synthetic series, ~1 min
     python -m experiments.forecast --config=etth1 --data_dir=/work/shared/data --cell=gru
     python -m experiments.forecast --csv=my.csv --targets=load,temp --horizon=24
+    python -m experiments.forecast --dataset=ettm1 --data_dir=/work/shared/data
+    python -m experiments.forecast --csv=my.csv --calendar=hour,dow \
+        --future_features=planned --split=2017-06-01,2017-10-01 --train_dir=runs/x
+    python -m experiments.forecast --train_dir=runs/x --predict=new.csv --output=f.csv
 
 Starts from ``--config`` (default, etth1, test: experiments/forecast/configs.py)
 and overrides it with the flags given. Ends by printing the MSE/MAE table and

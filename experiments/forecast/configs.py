@@ -13,6 +13,10 @@ generates them); the flags given override the preset's values, and
   parallel decoder, dropout 0.5 (needs ``--data_dir``).
 * ``test``: tiny synthetic data and model for unit tests (seconds).
 
+Any preset takes ``--dataset=etth1|etth2|ettm1|ettm2`` (standard borders,
+``--data_dir``) or ``--csv`` (``--split``, ``--calendar``,
+``--future_features``); ``--predict=new.csv`` forecasts with a finished run.
+
 Example:
     >>> cfg = get_config("etth1")
     >>> cfg.dataset, cfg.decoder, cfg.segment_length
@@ -26,7 +30,8 @@ import dataclasses
 
 from seqkit import runs
 
-DATASETS = ("synthetic", "etth1", "csv")
+ETT_DATASETS = ("etth1", "etth2", "ettm1", "ettm2")
+DATASETS = ("synthetic", *ETT_DATASETS, "csv")
 MODES = ("M", "S", "MS")
 FILLS = ("error", "ffill", "interpolate")
 LOSSES = ("mse", "mae")
@@ -45,13 +50,22 @@ class Config(runs.RunConfig):
     dataset: str = runs.field("synthetic", "Built-in data when --csv is not given.",
                               choices=DATASETS)
     csv: str = runs.field("", "A CSV file to forecast (replaces --dataset).", resumable=True)
-    data_dir: str = runs.field("", "Folder with ETTh1.csv or ETT-small/ETTh1.csv.",
-                               resumable=True)
+    data_dir: str = runs.field("", "Folder with the --dataset's file (ETTh1.csv, ETTh2.csv, "
+                               "ETTm1.csv, ETTm2.csv) or ETT-small/<file>.", resumable=True)
+    split: str = runs.field("", "--csv train/val/test split: fractions 0.7,0.1,0.2 (the "
+                            "default) or two date borders VAL_START,TEST_START, e.g. "
+                            "2017-06-01,2017-10-01.")
     date_column: str = runs.field("", "CSV date column (default: a column named date, "
                                   "datetime, timestamp or time, if any).")
     targets: tuple[str, ...] = runs.field((), "CSV columns to forecast (default: every "
                                           "numeric column except the date and --features).")
     features: tuple[str, ...] = runs.field((), "CSV input-only columns (not forecast).")
+    future_features: tuple[str, ...] = runs.field((), "CSV columns known in advance (planned "
+                                                  "values): input-only, and fed to the "
+                                                  "decoder for the forecast steps.")
+    calendar: tuple[str, ...] = runs.field((), "Calendar features of the date column (minute, "
+                                           "hour, dow, dom, doy, month), as inputs and, "
+                                           "generated for the horizon, decoder inputs.")
     target: str = runs.field("", "The one target of --mode=S/MS (default: the last target).")
     fill: str = runs.field("error", "What to do with missing or non-finite values in the CSV.",
                            choices=FILLS)
@@ -88,6 +102,8 @@ class Config(runs.RunConfig):
                               "feeding forecasts back.", choices=DECODERS)
     clockwork_periods: tuple[int, ...] = runs.field((), "Clockwork module periods, e.g. "
                                                     "1,2,4,8.", lower=1)
+    use_peepholes: bool = runs.field(False, "Peephole connections (Gers & Schmidhuber 2000): "
+                                     "the gates also read the cell state; --cell=lstm only.")
     # Training.
     epochs: int = runs.field(30, "Maximum epochs.", lower=1, resumable=True)
     batch_size: int = runs.field(64, "Global batch size (over all replicas).", lower=1)
@@ -98,14 +114,27 @@ class Config(runs.RunConfig):
     loss: str = runs.field("mse", "Training loss (and the validation loss that picks the best "
                            "epoch).", choices=LOSSES)
     max_grad_norm: float = runs.field(0.0, "Global gradient norm clip (0 = none).", lower=0)
+    quantiles: tuple[float, ...] = runs.field((), "Probabilistic forecast: quantile levels, "
+                                              "e.g. 0.1,0.5,0.9 (increasing, in (0, 1), with "
+                                              "0.5: the median is the point forecast); trains "
+                                              "and validates on the pinball loss instead of "
+                                              "--loss.")
     # Outputs.
     select: str = runs.field("best", "best: export (and predict with) the model or the "
-                             "baseline with the lowest validation MSE; model: always the "
-                             "model.", choices=SELECTS, resumable=True)
+                             "baseline with the lowest validation MSE (pinball loss with "
+                             "--quantiles); model: always the model.", choices=SELECTS,
+                             resumable=True)
+    backtest: int = runs.field(0, "Rolling-origin backtest: N forecast origins spread evenly "
+                               "over the test period, no refitting (0 = off).", lower=0,
+                               resumable=True)
     export_dir: str = runs.field("", "Write a SavedModel (raw window -> raw forecast) here.",
                                  resumable=True)
     plot: bool = runs.field(False, "Write <train_dir>/forecast.png (needs matplotlib).",
                             resumable=True)
+    predict: str = runs.field("", "Forecast the steps after the last row of this CSV with the "
+                              "finished --train_dir (no training).", resumable=True)
+    output: str = runs.field("", "With --predict: write the forecast CSV here (default: "
+                             "print it).", resumable=True)
 
 
 PRESETS = {
@@ -150,13 +179,43 @@ def validate(config: Config) -> Config:
         config = config.replace(instance_norm="last" if config.dataset == "csv" else "none")
     if config.dataset == "csv" and not config.csv:
         raise error("--csv: expected a CSV file path with --dataset=csv, got none")
-    if config.dataset == "etth1" and not config.data_dir:
-        raise error("--data_dir: expected the folder holding ETTh1.csv (or "
-                    "ETT-small/ETTh1.csv) with --dataset=etth1, got none")
-    for name in ("date_column", "targets", "features", "coerce"):
+    if config.dataset in ETT_DATASETS and not config.data_dir:
+        from seqkit.data.timeseries import ETT_FILES
+
+        filename = ETT_FILES[config.dataset]
+        raise error(f"--data_dir: expected the folder holding {filename} (or "
+                    f"ETT-small/{filename}) with --dataset={config.dataset}, got none")
+    if config.split and config.dataset != "csv":
+        raise error(f"--split: only applies to --csv data (--dataset={config.dataset} has "
+                    f"its own fixed borders), got --split={config.split!r}")
+    if config.split:
+        from seqkit.data import timeseries as ts
+
+        try:
+            ts.parse_split(config.split)
+        except ValueError as problem:
+            raise error(str(problem)) from None
+    if config.calendar:
+        from seqkit.data import timeseries as ts
+
+        try:
+            ts.parse_calendar(list(config.calendar))
+        except ValueError as problem:
+            raise error(str(problem)) from None
+    for name in ("date_column", "targets", "features", "coerce", "future_features"):
         if getattr(config, name) and config.dataset != "csv":
             raise error(f"--{name}: only applies to --csv data, got --{name}="
                         f"{getattr(config, name)!r} with --dataset={config.dataset!r}")
+    if config.output:
+        raise error(f"--output: only applies with --predict=new.csv (a forecast with a "
+                    f"finished --train_dir), got --output={config.output!r} without --predict")
+    clash = sorted(set(config.future_features) & set(config.targets))
+    if clash:
+        raise error(f"--future_features: expected columns that are not --targets (a target "
+                    f"is not known in advance), got {clash} in both")
+    if len(set(config.future_features)) != len(config.future_features):
+        raise error(f"--future_features: expected distinct column names, got "
+                    f"{','.join(config.future_features)}")
     if config.target and config.mode == "M":
         raise error(f"--target: expected no --target in --mode=M (every target is "
                     f"forecast; use --mode=S or MS), got {config.target!r}")
@@ -174,4 +233,13 @@ def validate(config: Config) -> Config:
     if config.clockwork_periods and config.cell != "clockwork":
         raise error(f"--clockwork_periods: only applies to --cell=clockwork, got "
                     f"--cell={config.cell!r}")
+    if config.use_peepholes and config.cell != "lstm":
+        raise error(f"--use_peepholes: only applies to --cell=lstm, got --cell={config.cell!r}")
+    if config.quantiles:
+        from seqkit import metrics
+
+        try:
+            metrics.check_quantiles(config.quantiles, "--quantiles")
+        except ValueError as problem:
+            raise error(str(problem)) from None
     return config

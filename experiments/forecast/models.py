@@ -27,8 +27,31 @@ Write ``y`` for the target channels of ``x`` and ``z`` for the features::
                        yhat_1 = W_seg D(h_n); then g_k = RNN step on the
                        embedded yhat_{k-1}, yhat_k = W_seg D(g_k)   (SegRNN's RMF)
     output             yhat + mu
+    quantiles (q_1 < .. < q_Q, with 0.5)
+                       every output layer is Q times wider: yhat [B, H, T, Q],
+                       mu added to every level, the levels sorted (never cross)
 
-``D`` is dropout. The parallel and autoregressive decoders run the encoder's
+Known future inputs (``num_future = k > 0``; calendar features, planned
+values): the model is called on ``(x, f)`` with ``f [batch, H, k]``
+standardized, the values at the forecast steps (per series ``f`` is shared by
+the target channels). Write ``f_k`` for the rows of output piece ``k``
+flattened (``[P' k]``, zero-padded past the horizon) and ``V`` for the
+``future_projection`` (a Dense without bias)::
+
+    direct:          yhat = W_out D(h_n + V vec(f))
+    parallel:        input of segment k = [pos_k, f_k] mapped to width E by
+                     [I; V]: pos_k + V f_k  (+ chan_c)
+    autoregressive:  yhat_1 = W_seg D(h_n + V f_1); the fed-back piece k-1 is
+                     embedded together with f_k: embed([yhat_{k-1}, f_k])
+
+Without future inputs (``num_future = 0``) the model takes ``x`` alone and is
+exactly the one above.
+
+``D`` is dropout. With ``quantiles`` the model is trained on the pinball loss
+(``seqkit.metrics.pinball_loss``); sorting the Q outputs is the monotone
+rearrangement of Chernozhukov et al. (2010), which never increases it (pinball
+is submodular in (q, yhat)), and the autoregressive decoder feeds back the
+median. The parallel and autoregressive decoders run the encoder's
 own recurrent network one more step (weights shared, as in SegRNN), so they
 need a unidirectional encoder. Why these pieces: Lin et al. (2023, SegRNN) show
 that segment inputs (few, information-rich recurrent steps), last-value
@@ -61,6 +84,7 @@ def _error(argument, expected, received):
     return ValueError(f"{argument}: expected {expected}, got {received!r}")
 
 
+@keras.saving.register_keras_serializable(package="seqkit.forecast")
 class Forecaster(keras.Model):
     """See the module docstring for the equations.
 
@@ -84,19 +108,27 @@ class Forecaster(keras.Model):
         cell_kwargs: extra arguments of every recurrent layer (e.g. Clockwork
             ``{"periods": [1, 2, 4, 8]}``).
         seed: seeds the dropout masks.
+        quantiles: levels of a probabilistic forecast (increasing, in (0, 1),
+            with 0.5); the output is then ``[batch, H, T, Q]``. Default (): a
+            point forecast ``[batch, H, T]``.
+        num_future: k, columns known in advance at the forecast steps; when
+            > 0 the model is called on ``(window, future)`` (or a dict with
+            those keys), ``future [batch, H, k]`` standardized.
     """
 
     def __init__(self, input_length, horizon, num_inputs, target_channels=None, cell="gru",
                  num_layers=1, hidden_size=64, bidirectional=False, dropout=0.0,
                  recurrent_dropout=0.0, segment_length=24, channel_independent=False,
                  instance_norm="none", decoder="direct", cell_kwargs=None, seed=None,
-                 **kwargs):
+                 quantiles=(), num_future=0, **kwargs):
         super().__init__(**kwargs)
         for name, value in (("input_length", input_length), ("horizon", horizon),
                             ("num_inputs", num_inputs), ("num_layers", num_layers),
                             ("hidden_size", hidden_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise _error(name, "a positive integer", value)
+        if isinstance(num_future, bool) or not isinstance(num_future, int) or num_future < 0:
+            raise _error("num_future", "an integer >= 0", num_future)
         if cell not in CELLS:
             raise _error("cell", f"one of {CELLS}", cell)
         if decoder not in DECODERS:
@@ -132,6 +164,14 @@ class Forecaster(keras.Model):
         self.instance_norm, self.decoder = instance_norm, decoder
         self.cell_kwargs = dict(cell_kwargs or {})
         self.seed = seed
+        self.num_future = num_future
+        if quantiles:
+            from seqkit import metrics
+
+            quantiles = metrics.check_quantiles(quantiles)
+        self.quantiles = tuple(quantiles or ())
+        # Outputs per forecast value: one per quantile level, or the point forecast.
+        self.num_levels = len(self.quantiles) or 1
 
         num_targets, num_features = len(target_channels), len(self.feature_channels)
         # Values of one series at one time step, and what the decoder outputs
@@ -171,9 +211,11 @@ class Forecaster(keras.Model):
         self.head_dropout = keras.layers.Dropout(dropout, seed=seed_for(1000),
                                                  name="head_dropout")
         if decoder == "direct":
-            self.head = keras.layers.Dense(horizon * self.out_width, name="direct_head")
+            self.head = keras.layers.Dense(horizon * self.out_width * self.num_levels,
+                                           name="direct_head")
         else:
-            self.head = keras.layers.Dense(self.piece * self.out_width, name="segment_head")
+            self.head = keras.layers.Dense(self.piece * self.out_width * self.num_levels,
+                                           name="segment_head")
         if decoder == "parallel":
             self.position_embedding = self.add_weight(
                 shape=(self.num_pieces, rnn_input_width), name="position_embedding",
@@ -182,7 +224,15 @@ class Forecaster(keras.Model):
                 self.channel_embedding = self.add_weight(
                     shape=(num_targets, rnn_input_width), name="channel_embedding",
                     initializer=keras.initializers.RandomNormal(stddev=1.0, seed=seed_for(3000)))
-        if decoder == "autoregressive" and (num_features or not segment_length):
+        if num_future:
+            # Where the future steps' values join: the head's input (direct, the
+            # encoder's output width), a decoder RNN input (parallel), or the
+            # first piece's head input (autoregressive).
+            width = {"direct": hidden_size * (2 if bidirectional else 1),
+                     "parallel": rnn_input_width, "autoregressive": hidden_size}[decoder]
+            self.future_projection = keras.layers.Dense(width, use_bias=False,
+                                                        name="future_projection")
+        if decoder == "autoregressive" and (num_features or not segment_length or num_future):
             # The features of future steps are unknown, so the forecast piece fed
             # back has another width than an encoder step: it gets its own embedding
             # (without features, SegRNN's RMF reuses the encoder's embedding).
@@ -219,17 +269,29 @@ class Forecaster(keras.Model):
         return embedding(segments)
 
     def _pieces_to_forecast(self, pieces):
-        """[B', steps * out_width] -> [B, H, T] (drops decoded steps past the horizon)."""
+        """[B', steps * out_width * Q] -> [B, H, T] or, with quantiles, [B, H, T, Q]
+        (drops decoded steps past the horizon)."""
         steps = self.horizon if self.decoder == "direct" else self.num_pieces * self.piece
-        values = ops.reshape(pieces, (-1, steps, self.out_width))
+        values = ops.reshape(pieces, (-1, steps, self.out_width, self.num_levels))
         values = values[:, :self.horizon]
-        if not self.channel_independent:
-            return values
-        num_targets = len(self.target_channels)
-        values = ops.reshape(values, (-1, num_targets, self.horizon))
-        return ops.transpose(values, (0, 2, 1))
+        if self.channel_independent:
+            num_targets = len(self.target_channels)
+            values = ops.reshape(values, (-1, num_targets, self.horizon, self.num_levels))
+            values = ops.transpose(values, (0, 2, 1, 3))
+        return values if self.quantiles else values[..., 0]
 
-    def _decode_parallel(self, states, training):
+    def _future_pieces(self, future):
+        """[B, H, k] -> [B', m, P' k]: each output piece's future rows, flattened
+        (zero-padded past the horizon; repeated per target channel when
+        channel-independent, row b*T + c as in ``_series``)."""
+        if self.channel_independent:
+            future = ops.repeat(future, len(self.target_channels), axis=0)
+        pad = self.num_pieces * self.piece - self.horizon
+        if pad:
+            future = ops.pad(future, ((0, 0), (0, pad), (0, 0)))
+        return ops.reshape(future, (-1, self.num_pieces, self.piece * self.num_future))
+
+    def _decode_parallel(self, states, training, future=None):
         batch = ops.shape(states[0])[0]
         m = self.num_pieces
         # Every output segment starts from the encoder's final state: row
@@ -240,20 +302,31 @@ class Forecaster(keras.Model):
             num_targets = len(self.target_channels)
             channel = ops.repeat(self.channel_embedding, m, axis=0)      # [T*m, E]
             inputs = inputs + ops.tile(channel, (batch // num_targets, 1))
+        if future is not None:
+            # [pos_k, f_k] @ [I; V] = pos_k + V f_k: row b*m + k gets piece k of series b.
+            pieces = ops.reshape(self._future_pieces(future), (-1, self.piece * self.num_future))
+            inputs = inputs + self.future_projection(pieces)
         outputs, *_ = self.encoder(inputs[:, None, :], initial_state=tiled, training=training)
         pieces = self.head(self.head_dropout(outputs, training=training))  # [B'*m, P*o]
         return ops.reshape(pieces, (batch, -1))
 
-    def _decode_autoregressive(self, output, states, onehot, training):
+    def _decode_autoregressive(self, output, states, onehot, training, future=None):
         pieces = []
+        future_pieces = None if future is None else self._future_pieces(future)
+        if future_pieces is not None:
+            output = output + self.future_projection(future_pieces[:, 0])
         for k in range(self.num_pieces):
             piece = self.head(self.head_dropout(output, training=training))  # [B', P*o]
             pieces.append(piece)
             if k == self.num_pieces - 1:
                 break
-            values = ops.reshape(piece, (-1, self.piece, self.out_width))
+            values = ops.reshape(piece, (-1, self.piece, self.out_width, self.num_levels))
+            # The median (the point forecast) is what is fed back.
+            values = values[..., self.quantiles.index(0.5) if self.quantiles else 0]
             if self.feedback_embedding is not None:
                 step = ops.reshape(values, (-1, self.piece * self.out_width))
+                if future_pieces is not None:
+                    step = ops.concatenate([step, future_pieces[:, k + 1]], axis=-1)
                 if onehot is not None:
                     step = ops.concatenate([step, onehot], axis=-1)
                 step = self.feedback_embedding(step)[:, None, :]
@@ -266,7 +339,26 @@ class Forecaster(keras.Model):
             output, *states = self.encoder(step, initial_state=states, training=training)
         return ops.concatenate(pieces, axis=-1)
 
+    def _split_inputs(self, inputs):
+        """``x`` or ``(x, f)`` / ``{"window": x, "future": f}`` -> (x, f or None)."""
+        if not self.num_future:
+            return inputs, None
+        if isinstance(inputs, dict) and set(inputs) >= {"window", "future"}:
+            window, future = inputs["window"], inputs["future"]
+        elif isinstance(inputs, (tuple, list)) and len(inputs) == 2:
+            window, future = inputs
+        else:
+            raise ValueError(f"inputs: expected (window, future) with future [batch, "
+                             f"horizon={self.horizon}, {self.num_future}] (the model has "
+                             f"num_future={self.num_future}), got {type(inputs).__name__}")
+        expected = (self.horizon, self.num_future)
+        if tuple(future.shape[1:]) != expected:
+            raise ValueError(f"future: expected shape [batch, {expected[0]}, {expected[1]}], "
+                             f"got {tuple(future.shape)}")
+        return window, future
+
     def call(self, inputs, training=False):
+        inputs, future = self._split_inputs(inputs)
         targets = ops.take(inputs, self.target_channels, axis=-1)
         features = (ops.take(inputs, self.feature_channels, axis=-1)
                     if self.feature_channels else inputs[..., :0])
@@ -287,16 +379,23 @@ class Forecaster(keras.Model):
             output, *states = self.encoder(sequence, training=training)
 
         if self.decoder == "direct":
+            if future is not None:
+                per_series = (ops.repeat(future, len(self.target_channels), axis=0)
+                              if self.channel_independent else future)
+                flat = ops.reshape(per_series, (-1, self.horizon * self.num_future))
+                output = output + self.future_projection(flat)
             pieces = self.head(self.head_dropout(output, training=training))
         elif self.decoder == "parallel":
-            pieces = self._decode_parallel(states, training)
+            pieces = self._decode_parallel(states, training, future)
         else:
             onehot = steps[:, 0, -len(self.target_channels):] if self.channel_independent \
                 else None
-            pieces = self._decode_autoregressive(output, states, onehot, training)
+            pieces = self._decode_autoregressive(output, states, onehot, training, future)
         forecast = self._pieces_to_forecast(pieces)
         if level is not None:
-            forecast = forecast + level
+            forecast = forecast + (level[..., None] if self.quantiles else level)
+        if self.quantiles:
+            forecast = ops.sort(forecast, axis=-1)
         return forecast
 
     def get_config(self):
@@ -307,7 +406,24 @@ class Forecaster(keras.Model):
             bidirectional=self.bidirectional, dropout=self.dropout_rate,
             recurrent_dropout=self.recurrent_dropout, segment_length=self.segment_length,
             channel_independent=self.channel_independent, instance_norm=self.instance_norm,
-            decoder=self.decoder, cell_kwargs=self.cell_kwargs, seed=self.seed)}
+            decoder=self.decoder, cell_kwargs=self.cell_kwargs, seed=self.seed,
+            quantiles=list(self.quantiles), num_future=self.num_future)}
+
+    def example_inputs(self, batch=1):
+        """Zero inputs of the model's shapes: ``x``, or ``(x, f)`` with future inputs."""
+        window = ops.zeros((batch, self.input_length, self.num_inputs))
+        if not self.num_future:
+            return window
+        return window, ops.zeros((batch, self.horizon, self.num_future))
+
+    # Keras saving (``model.save("forecaster.keras")``): the layers are made in
+    # ``__init__`` from the config; building is one call on zeros, which also
+    # covers the (window, future) pair that a shape-only build cannot.
+    def get_build_config(self):
+        return {"example_batch": 1}
+
+    def build_from_config(self, config):
+        self(self.example_inputs(), training=False)
 
 
 def resolved_instance_norm(config) -> str:
@@ -317,7 +433,7 @@ def resolved_instance_norm(config) -> str:
     return "last" if config.dataset == "csv" or config.csv else "none"
 
 
-def build_model(config, num_inputs, target_channels):
+def build_model(config, num_inputs, target_channels, num_future=0):
     """The ``Forecaster`` of a ``configs.Config`` for windows with ``num_inputs`` channels.
 
     Example:
@@ -327,6 +443,8 @@ def build_model(config, num_inputs, target_channels):
     cell_kwargs = {}
     if config.cell == "clockwork" and config.clockwork_periods:
         cell_kwargs["periods"] = list(config.clockwork_periods)
+    if config.use_peepholes:  # only then: the plain LSTM's arguments stay Keras's exactly
+        cell_kwargs["use_peepholes"] = True
     model = Forecaster(
         input_length=config.input_length, horizon=config.horizon, num_inputs=num_inputs,
         target_channels=target_channels, cell=config.cell, num_layers=config.num_layers,
@@ -335,7 +453,8 @@ def build_model(config, num_inputs, target_channels):
         segment_length=config.segment_length,
         channel_independent=config.channel_independent,
         instance_norm=resolved_instance_norm(config), decoder=config.decoder,
-        cell_kwargs=cell_kwargs, seed=config.seed, name="forecaster")
+        cell_kwargs=cell_kwargs, seed=config.seed, quantiles=config.quantiles,
+        num_future=num_future, name="forecaster")
     # Build now, so that the weights exist before a checkpoint is restored.
-    model(ops.zeros((1, config.input_length, num_inputs)))
+    model(model.example_inputs())
     return model

@@ -15,8 +15,19 @@ target_columns)`` writes a TensorFlow SavedModel (atomically, through
 
   with ``mean``/``scale`` the training-row statistics of ``scaler`` for the
   input and target columns.
+* known future inputs (``future_columns``, e.g. calendar features or planned
+  values): the signature takes a second input ``future`` float32 ``[batch,
+  horizon, len(future_columns)]``, raw units, standardized inside the graph
+  like the window, and the model is called on ``(z, future_z)``. Without
+  ``future_columns`` the signature is exactly the one above.
+* quantiles (``quantiles``: levels q_1 < ... < q_Q with 0.5): the model
+  returns ``[batch, horizon, targets, Q]``; the signature then returns
+  ``quantiles`` float32 ``[batch, horizon, len(target_columns), Q]`` (original
+  units) and ``forecast``, the 0.5 level ``[batch, horizon, targets]``; the
+  metadata lists ``quantiles``.
 * signature ``metadata`` (no inputs): ``input_columns`` and ``target_columns``
-  (string vectors), ``input_length`` and ``horizon`` (int32 scalars).
+  (string vectors), ``input_length`` and ``horizon`` (int32 scalars), and
+  ``quantiles`` (float32 vector) when there are quantiles.
 * a baseline (``BaselineForecaster``: repeat-last, seasonal-naive, linear)
   exports through the same function with the same signature.
 * the same facts as attributes of the loaded object (``input_columns``,
@@ -76,8 +87,13 @@ class ForecasterModule(tf.Module):
     """The exported object: the model, the scaling constants and the metadata."""
 
     def __init__(self, model, mean_in, scale_in, mean_out, scale_out, input_length, horizon,
-                 input_columns, target_columns, metadata_path):
+                 input_columns, target_columns, metadata_path, future_mean=None,
+                 future_scale=None, future_columns=(), quantiles=()):
         super().__init__(name="forecaster")
+        self._median = list(quantiles).index(0.5) if quantiles else None
+        if quantiles:
+            self.quantiles = tf.Variable([float(q) for q in quantiles], dtype=tf.float32,
+                                         trainable=False, name="quantiles")
         self.model = model
         self._mean_in = tf.constant(mean_in, tf.float32)
         self._scale_in = tf.constant(scale_in, tf.float32)
@@ -95,10 +111,33 @@ class ForecasterModule(tf.Module):
         self._length, self._width = int(input_length), len(input_columns)
         spec = tf.TensorSpec([None, input_length, len(input_columns)], tf.float32,
                              name="window")
-        self.forecast = tf.function(self._forecast, input_signature=[spec])
+        self._future_width, self._steps = len(future_columns), int(horizon)
+        if future_columns:
+            self._future_mean = tf.constant(future_mean, tf.float32)
+            self._future_scale = tf.constant(future_scale, tf.float32)
+            self.future_columns = tf.Variable(list(future_columns), dtype=tf.string,
+                                              trainable=False, name="future_columns")
+            future_spec = tf.TensorSpec([None, horizon, len(future_columns)], tf.float32,
+                                        name="future")
+            self.forecast = tf.function(self._forecast,
+                                        input_signature=[spec, future_spec])
+        else:
+            self.forecast = tf.function(self._forecast, input_signature=[spec])
         self.metadata = tf.function(self._metadata, input_signature=[])
 
-    def _forecast(self, window):
+    def _standardized_future(self, future, window):
+        expected = tf.constant([self._steps, self._future_width], tf.int32)
+        check = tf.debugging.Assert(
+            tf.logical_and(tf.reduce_all(tf.equal(tf.shape(future)[1:], expected)),
+                           tf.equal(tf.shape(future)[0], tf.shape(window)[0])),
+            [f"serving_default expects `future` float32 [batch, horizon, "
+             f"future_columns={self._future_width}] (the known values at the forecast "
+             f"steps, same batch as `window`), got shape", tf.shape(future)])
+        with tf.control_dependencies([check]):
+            future = tf.identity(future)
+        return (future - self._future_mean) / self._future_scale
+
+    def _forecast(self, window, future=None):
         # A signature call binds only the dtype; the shape is checked here,
         # before any arithmetic, so the error names the signature instead of
         # failing inside the model.
@@ -111,11 +150,21 @@ class ForecasterModule(tf.Module):
         with tf.control_dependencies([check]):
             window = tf.identity(window)
         standardized = (window - self._mean_in) / self._scale_in
+        if future is not None:
+            standardized = (standardized, self._standardized_future(future, window))
         prediction = self.model(standardized, training=False)
-        return {"forecast": prediction * self._scale_out + self._mean_out}
+        if self._median is None:
+            return {"forecast": prediction * self._scale_out + self._mean_out}
+        # [batch, H, T, Q]: every level is unscaled like the point forecast.
+        levels = prediction * self._scale_out[:, None] + self._mean_out[:, None]
+        return {"forecast": levels[..., self._median], "quantiles": levels}
 
     def _metadata(self):
-        return {"input_columns": self.input_columns.read_value(),
+        extra = ({"future_columns": self.future_columns.read_value()}
+                 if self._future_width else {})
+        if self._median is not None:
+            extra["quantiles"] = self.quantiles.read_value()
+        return {**extra, "input_columns": self.input_columns.read_value(),
                 "target_columns": self.target_columns.read_value(),
                 "input_length": self.input_length.read_value(),
                 "horizon": self.horizon.read_value()}
@@ -136,6 +185,10 @@ class BaselineForecaster(tf.Module):
     * ``linear``:          ``yhat[:, k] = x[:, targets[k]] @ weight + bias``
       (``weight [L, H]``, ``bias [H]`` of a fitted ``LinearForecaster``)
 
+    With ``offsets [H, len(targets), Q]`` (``seqkit.metrics.residual_quantiles``
+    of its validation residuals) it returns the quantile forecast
+    ``yhat[..., None] + offsets`` ``[batch, H, len(targets), Q]`` instead.
+
     Example:
         >>> f = BaselineForecaster("repeat", input_length=3, horizon=2, targets=[0])
         >>> f(np.array([[[1.0], [2.0], [3.0]]], np.float32)).numpy()[0, :, 0]
@@ -143,7 +196,7 @@ class BaselineForecaster(tf.Module):
     """
 
     def __init__(self, kind: str, input_length: int, horizon: int, targets: Sequence[int],
-                 season: int | None = None, weight=None, bias=None):
+                 season: int | None = None, weight=None, bias=None, offsets=None):
         super().__init__(name=f"baseline_{kind}")
         if kind not in BASELINES:
             raise ValueError(f"kind: expected one of {BASELINES}, got {kind!r}")
@@ -163,9 +216,23 @@ class BaselineForecaster(tf.Module):
                                  f"and {bias.shape}")
             self.weight = tf.Variable(weight, trainable=False, name="weight")
             self.bias = tf.Variable(bias, trainable=False, name="bias")
+        self.offsets = None
+        if offsets is not None:
+            offsets = np.asarray(offsets, np.float32)
+            if offsets.ndim != 3 or offsets.shape[:2] != (self.horizon, len(self.targets)):
+                raise ValueError(f"offsets: expected shape [horizon={self.horizon}, "
+                                 f"targets={len(self.targets)}, quantiles], got "
+                                 f"{offsets.shape}")
+            self.offsets = tf.Variable(offsets, trainable=False, name="offsets")
 
     def __call__(self, x, training=False):
         del training  # nothing is trained
+        point = self._point(x)
+        return point if self.offsets is None else point[..., None] + self.offsets
+
+    def _point(self, x):
+        if isinstance(x, (tuple, list)):
+            x = x[0]  # (window, future): a baseline ignores the known future inputs
         targets = tf.gather(tf.convert_to_tensor(x, tf.float32), self.targets, axis=2)
         if self.kind == "repeat":
             return tf.repeat(targets[:, -1:, :], self.horizon, axis=1)
@@ -177,7 +244,9 @@ class BaselineForecaster(tf.Module):
 
 def export_forecaster(model, scaler, path, input_length: int, horizon: int,
                       input_columns: Sequence[str], target_columns: Sequence[str],
-                      extra_metadata: dict | None = None) -> str:
+                      extra_metadata: dict | None = None,
+                      future_columns: Sequence[str] = (), quantiles: Sequence[float] = ()
+                      ) -> str:
     """Write ``model`` with its scaling as a SavedModel at ``path`` (atomically).
 
     Args:
@@ -192,6 +261,12 @@ def export_forecaster(model, scaler, path, input_length: int, horizon: int,
         input_length, horizon: L and H of the model.
         input_columns, target_columns: column names, in the model's channel order.
         extra_metadata: more JSON-able facts for ``assets/metadata.json``.
+        future_columns: columns known in advance that the model takes at the
+            forecast steps (``model((window, future))``); the signature then
+            has a second input ``future [batch, horizon, len(future_columns)]``.
+        quantiles: the levels of a quantile model (output ``[batch, horizon,
+            targets, Q]``, the levels in order, 0.5 among them); the signature
+            then returns ``forecast`` (the median) and ``quantiles``.
 
     Returns:
         ``path``.
@@ -211,11 +286,25 @@ def export_forecaster(model, scaler, path, input_length: int, horizon: int,
     inputs = _column_positions(scaler, input_columns, "input_columns", input_columns)
     targets = _column_positions(scaler, target_columns, "target_columns", input_columns)
 
-    probe = model(np.zeros((1, input_length, len(input_columns)), np.float32), training=False)
-    expected = (1, int(horizon), len(target_columns))
+    future_columns = [str(c) for c in future_columns]
+    futures = (_column_positions(scaler, future_columns, "future_columns", input_columns)
+               if future_columns else [])
+    probe_window = np.zeros((1, input_length, len(input_columns)), np.float32)
+    if future_columns:
+        probe_window = (probe_window,
+                        np.zeros((1, int(horizon), len(future_columns)), np.float32))
+    probe = model(probe_window, training=False)
+    quantiles = [float(q) for q in quantiles]
+    if quantiles:
+        from seqkit import metrics
+
+        metrics.check_quantiles(quantiles)
+    expected = (1, int(horizon), len(target_columns)) + ((len(quantiles),) if quantiles else ())
     if tuple(probe.shape) != expected:
         raise ValueError(f"model: expected an output of shape [batch, horizon={horizon}, "
-                         f"targets={len(target_columns)}], got {tuple(probe.shape)} for a "
+                         f"targets={len(target_columns)}"
+                         f"{', quantiles=' + str(len(quantiles)) if quantiles else ''}], "
+                         f"got {tuple(probe.shape)} for a "
                          f"window of shape {(1, input_length, len(input_columns))}")
 
     metadata = {"input_columns": input_columns, "target_columns": target_columns,
@@ -228,6 +317,15 @@ def export_forecaster(model, scaler, path, input_length: int, horizon: int,
                     "outputs": {"forecast": ["float32", [None, int(horizon),
                                                          len(target_columns)]]}}},
                 **(extra_metadata or {})}
+    if quantiles:
+        metadata["quantiles"] = quantiles
+        metadata["signature"]["serving_default"]["outputs"]["quantiles"] = [
+            "float32", [None, int(horizon), len(target_columns), len(quantiles)]]
+    if future_columns:
+        metadata.update(future_columns=future_columns, future_mean=mean[futures].tolist(),
+                        future_scale=scale[futures].tolist())
+        metadata["signature"]["serving_default"]["inputs"]["future"] = [
+            "float32", [None, int(horizon), len(future_columns)]]
     staging = tempfile.mkdtemp(prefix="forecaster-metadata-")
     try:
         metadata_path = os.path.join(staging, METADATA_FILE)
@@ -235,7 +333,9 @@ def export_forecaster(model, scaler, path, input_length: int, horizon: int,
             json.dump(metadata, handle, indent=2)
         module = ForecasterModule(model, mean[inputs], scale[inputs], mean[targets],
                                   scale[targets], int(input_length), int(horizon),
-                                  input_columns, target_columns, metadata_path)
+                                  input_columns, target_columns, metadata_path,
+                                  future_mean=mean[futures], future_scale=scale[futures],
+                                  future_columns=future_columns, quantiles=quantiles)
         serve = module.forecast.get_concrete_function()
         with atomic_directory(path) as temp:
             tf.saved_model.save(module, temp, signatures={

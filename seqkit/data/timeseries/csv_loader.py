@@ -268,15 +268,16 @@ def load_csv(path: str | os.PathLike, date_column: str | None = None,
                        timestamps=timestamps, report=report)
 
 
-def _read_series(path, date_column, targets, features, fill, encoding, coerce):
+def _read_series(path, date_column, targets, features, fill, encoding, coerce, frame=None):
     """``load_csv`` without the split: (values, columns, number of targets,
-    timestamps or None, LoadReport)."""
+    timestamps or None, LoadReport). ``frame``: the file's rows already read
+    (a part of ``path``, e.g. without trailing future rows)."""
     if fill not in FILL_MODES:
         raise ValueError(f"fill: expected one of {FILL_MODES}, got {fill!r}")
     if not isinstance(coerce, (bool, np.bool_)):
         raise ValueError(f"coerce: expected True or False, got {coerce!r}")
     path = os.fspath(path)
-    df = _read_csv(path, encoding)
+    df = _read_csv(path, encoding) if frame is None else frame.reset_index(drop=True)
     if len(df) == 0:
         raise ValueError(f"path: expected a CSV file with data rows, got {path!r} with none")
 
