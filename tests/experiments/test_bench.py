@@ -1,5 +1,6 @@
 """experiments.bench runs end to end on tiny shapes (structure only: no timing assertions)."""
 
+import numpy as np
 import pytest
 
 from experiments.bench import serving
@@ -62,3 +63,40 @@ def test_peephole_suite_is_registered_and_a_missing_module_breaks_no_other_suite
     with pytest.raises(ValueError, match="peephole.*experiments/bench/peephole.py"):
         bench.run_suites(["lm", "peephole"], repeats=1, quick=True)
     bench.check_suites(["lm"])  # the others still run
+
+
+def test_quick_peephole_suite_times_peephole_beside_plain_and_keras():
+    from experiments.bench import peephole
+
+    assert "peephole" in bench.default_suites()
+    results = bench.run_suites(["peephole"], repeats=1, quick=True)
+    rows = results["peephole"]
+    assert [(r["cell"], r["units"]) for r in rows] == [("lstm", u) for u in
+                                                       peephole.QUICK["sizes"]]
+    for row in rows:
+        assert row["peephole_extra_weights"] == 3 * row["units"]
+        for mode in ("train", "inference"):
+            ms = {name: row[f"{mode}_ms_{name}"] for name in peephole.NAMES}
+            assert all(value > 0 for value in ms.values())
+            assert row[f"{mode}_peephole_over_plain"] == pytest.approx(
+                ms["peephole"] / ms["plain"], rel=1e-2)
+            assert row[f"{mode}_keras_over_peephole"] == pytest.approx(
+                ms["keras"] / ms["peephole"], rel=1e-2)
+            assert row[f"{mode}_reference_over_peephole"] == pytest.approx(
+                ms["peephole_reference"] / ms["peephole"], rel=1e-2)
+    table = peephole.format_table(rows)
+    assert "peep÷plain" in table and len(table.splitlines()) == 1 + 2 * len(rows)
+
+
+def test_peephole_bench_layers_share_weights_and_use_nonzero_peepholes():
+    # The timed layers compute the same function (plain == keras; peephole ==
+    # its reference path), so the ratios compare equal work.
+    from experiments.bench import peephole
+
+    x = np.random.default_rng(0).standard_normal((2, 5, 8)).astype("float32")
+    built = peephole._layers(8, x, seed=0)
+    outputs = {name: np.asarray(layer(x)) for name, layer in built.items()}
+    np.testing.assert_allclose(outputs["plain"], outputs["keras"], atol=1e-5)
+    np.testing.assert_allclose(outputs["peephole"], outputs["peephole_reference"], atol=1e-5)
+    assert np.abs(built["peephole"].get_weights()[3]).min() > 0
+    assert np.abs(outputs["peephole"] - outputs["plain"]).max() > 1e-4
