@@ -531,3 +531,20 @@ def test_binary_file_is_refused_as_such(tmp_path):
     with pytest.raises(ValueError, match=r"path: expected a text file, got .*model.csv.*looks "
                                          r"binary \(a NUL byte at byte offset 5"):
         ts.load_csv(path)
+
+
+def test_load_csv_detects_a_date_column_not_named_date(tmp_path):
+    # "day", "week", Prophet's "ds": found by their values; a text column and a
+    # column of years (numbers) are not dates.
+    path = tmp_path / "shop.csv"
+    days = pd.date_range("2022-01-01", periods=12, freq="D").strftime("%Y-%m-%d").tolist()
+    order = [2, 0, 1] + list(range(3, 12))
+    pd.DataFrame({"store": ["a", "b"] * 6, "year": [2021] * 6 + [2022] * 6,
+                  "day": [days[i] for i in order],
+                  "sales": [float(i) for i in order]}).to_csv(path, index=False)
+    series = ts.load_csv(path, targets=["sales"])
+    assert series.report.date_column == "day"
+    np.testing.assert_array_equal(series.values[:4, 0], [0.0, 1.0, 2.0, 3.0])  # sorted by day
+    assert str(series.timestamps[0].date()) == "2022-01-01"
+    pd.DataFrame({"label": ["odd", "even"] * 6, "x": np.arange(12.0)}).to_csv(path, index=False)
+    assert ts.load_csv(path).report.date_column is None

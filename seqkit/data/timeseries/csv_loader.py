@@ -138,15 +138,43 @@ class LoadReport:
 
 
 def _resolve_date_column(df: pd.DataFrame, date_column: str | None) -> str | None:
+    """``date_column``, or with None the first column named like a date (``_DATE_NAMES``),
+    else the first text column whose every value parses as a date (``day``, ``week``,
+    Prophet's ``ds``): a user's date column is rarely named "date", and read as an
+    unused text column it would silently drop the timestamps."""
     if date_column is None:
         for name in df.columns:
             if str(name).strip().lower() in _DATE_NAMES:
+                return name
+        for name in df.columns:
+            if _looks_like_dates(df[name]):
                 return name
         return None
     if date_column not in df.columns:
         raise ValueError(f"date_column: expected one of the file's columns {list(df.columns)}, "
                          f"got {date_column!r}")
     return date_column
+
+
+def _looks_like_dates(column: pd.Series) -> bool:
+    """True for a text column whose non-empty values all parse as dates (numbers do not
+    count: a column of years or counts is data, not timestamps)."""
+    if _is_numeric(column) or not (pd.api.types.is_string_dtype(column.dtype)
+                                   or column.dtype == object):
+        return False
+    values = column.dropna().astype(str).str.strip()
+    values = values[values != ""]
+    if values.empty or values.str.fullmatch(r"[-+]?\d+(\.\d*)?").any():
+        return False
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas' "could not infer format" on text
+        try:
+            parsed = pd.to_datetime(values, errors="coerce")
+        except (TypeError, ValueError, OverflowError):
+            return False
+    return bool(parsed.notna().all())
 
 
 def _parse_dates(raw: pd.Series, column: str) -> pd.Series:
@@ -225,8 +253,9 @@ def load_csv(path: str | os.PathLike, date_column: str | None = None,
     Args:
         path: CSV file with a header row.
         date_column: the column of timestamps. None picks the first column named
-            date/datetime/timestamp/time (any case), if there is one; a file
-            without one keeps its row order and gets no gap/duplicate checks.
+            date/datetime/timestamp/time (any case), else the first text column
+            whose every value parses as a date; a file without one keeps its row
+            order and gets no gap/duplicate checks.
             The dates must all parse (else ValueError naming the column and a bad
             value); rows are then sorted by date (stable).
         targets: the columns to forecast. Default: every numeric column except
