@@ -224,8 +224,11 @@ def validate(config: Config) -> Config:
                     f"(seasonal-naive repeats the last season of the input), got "
                     f"{config.season}")
     if config.segment_length and config.input_length % config.segment_length:
+        near = [d for d in range(2, config.input_length + 1) if config.input_length % d == 0]
+        near = sorted(near, key=lambda d: abs(d - config.segment_length))[:3]
         raise error(f"--segment_length: expected 0 (no segments) or a divisor of "
-                    f"--input_length={config.input_length}, got {config.segment_length}")
+                    f"--input_length={config.input_length}, got {config.segment_length}"
+                    + (f"; divisors near it: {', '.join(map(str, near))}" if near else ""))
     if config.bidirectional and config.decoder != "direct":
         raise error(f"--decoder: the {config.decoder!r} decoder continues the encoder's "
                     f"recurrence, which a bidirectional encoder cannot; expected "
