@@ -146,6 +146,75 @@ def _shape_assert(signature, spec, value, meaning, batch=None):
     return tf.debugging.Assert(ok, [message, shape], summarize=8)
 
 
+def one_token_step(model):
+    """``(tokens [batch], states) -> (logits float32 [batch, V], new states)``, or None.
+
+    The same numbers as ``model((tokens[:, None], states))`` for one token, but
+    computed by each cell's own one-step ``call`` (the reference path of
+    ``seqkit.layers``): embedding lookup, then ``h, states = cell.call(x, states)``
+    layer by layer, then the softmax layer. A whole-sequence layer call costs a
+    ``tf.while_loop``, TensorArrays and transposes around its single step; at
+    batch 1 those ops, not the arithmetic, were most of ``step``'s time
+    (BUILD_NOTES.md, "Exported language model").
+
+    Returns None (callers then run the model itself) unless ``model`` is a
+    ``seqkit.language_model.LanguageModel`` over a unidirectional, non-residual
+    stack of Elman, LSTM or GRU layers: other models (Clockwork, whose step
+    depends on the time index, or any other Keras model) keep the model path.
+    """
+    from keras import ops
+
+    from seqkit import builders
+    from seqkit.language_model import LanguageModel
+    from seqkit.layers import elman, gru, lstm
+
+    rnn = getattr(model, "rnn", None)
+    if (not isinstance(model, LanguageModel) or type(rnn) is not builders.StackedRNN
+            or rnn.residual):
+        return None
+    cells = [layer.cell for layer in rnn.forward_layers]
+    plain = (elman.ElmanCell, lstm.LSTMCell, gru.GRUCell)
+    if any(type(cell) not in plain or layer.go_backwards
+           for cell, layer in zip(cells, rnn.forward_layers)):
+        return None
+    counts = [len(cell.state_size) if isinstance(cell.state_size, (list, tuple)) else 1
+              for cell in cells]
+
+    def step(tokens, states):
+        # Dropout layers are identities at inference, so they are left out.
+        hidden = model.embedding(tokens)
+        new_states, start = [], 0
+        for cell, count in zip(cells, counts):
+            layer_states = [tf.cast(s, cell.compute_dtype) for s in states[start:start + count]]
+            hidden = tf.cast(hidden, cell.compute_dtype)
+            hidden, layer_states = cell.call(hidden, layer_states, training=False)
+            # cell.call caches dropout masks (drawn, unused, when the cell has a
+            # dropout rate); the RNN layer clears them after each call, so do we.
+            cell.reset_dropout_mask()
+            cell.reset_recurrent_dropout_mask()
+            new_states.extend(tf.cast(s, tf.float32) for s in layer_states)
+            start += count
+        if model.tie_embeddings:  # as LanguageModel.call writes it
+            logits = ops.matmul(hidden, ops.transpose(model.embedding.embeddings)) + (
+                model.output_bias)
+        else:
+            logits = model.output_layer(hidden)
+        return tf.cast(logits, tf.float32), new_states
+
+    return step
+
+
+def _compiles(run_one, state_sizes):
+    """Whether XLA compiles ``run_one`` (a probe call at batch 1): else the plain graph."""
+    try:
+        probe = tf.function(run_one, jit_compile=True, autograph=False)
+        probe(tf.zeros([1], tf.int32), [tf.zeros([1, size]) for size in state_sizes])
+    except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError,
+            tf.errors.NotFoundError, tf.errors.InternalError):
+        return False
+    return True
+
+
 class LanguageModelModule(tf.Module):
     """The exported object: the model's variables, the vocabulary tables, the functions.
 
@@ -155,7 +224,7 @@ class LanguageModelModule(tf.Module):
     ``metadata_file`` assets.
     """
 
-    def __init__(self, model, vocab, level, vocab_path, metadata_path):
+    def __init__(self, model, vocab, level, vocab_path, metadata_path, jit_compile=True):
         super().__init__(name="language_model")
         # The SavedModel holds the model's variables, not the Keras object: the
         # functions capture the variables, and tracking this list is what makes
@@ -169,6 +238,30 @@ class LanguageModelModule(tf.Module):
             return tf.cast(logits, tf.float32), list(new_states)
 
         self._run = run
+        # One token per row (``step`` and every ``generate`` round): the cells'
+        # own ``call`` instead of the layers' whole-sequence loops, when the
+        # model allows it (``one_token_step``); else the model on [batch, 1].
+        fast = one_token_step(model)
+
+        def run_one(tokens, states):
+            if fast is not None:
+                return fast(tokens, list(states))
+            logits, new_states = run(tokens[:, None], states)
+            return logits[:, 0], new_states
+
+        # ``step`` has XLA compile the one-token math (embedding, cells, softmax
+        # layer) into one kernel: at batch 1 the graph's per-op overhead and the
+        # 10,000-wide matrix-vector product of the softmax layer dominate, and
+        # XLA's code for both measured faster (BUILD_NOTES.md). The checks stay
+        # outside (XLA has no string ops). ``generate`` keeps the plain graph
+        # inside its loop: there one XLA launch per token measured slower, and
+        # XLA's sampler would draw other numbers than the graph's.
+        self.jit_compile = bool(jit_compile) and fast is not None and _compiles(
+            run_one, [int(size) for size in model.state_sizes])
+        compiled = tf.function(run_one, jit_compile=self.jit_compile, autograph=False)
+        # Closures, not attributes: tf.Module would save a tf.function attribute.
+        self._run_one_compiled = lambda tokens, states: compiled(tokens, list(states))
+        self._run_one = run_one
         self._vocab_size = len(vocab)
         self._level = level
         self._state_sizes = [int(size) for size in model.state_sizes]
@@ -278,8 +371,8 @@ class LanguageModelModule(tf.Module):
                    for spec, state in zip(specs[1:], states)]
         checks.append(self._ids_assert("step", tokens))
         tokens, *states = self._checked(checks, [tokens, *states])
-        logits, new_states = self._run(tokens[:, None], states)
-        return {"logits": logits[:, 0], **self._state_dict(new_states)}
+        logits, new_states = self._run_one_compiled(tokens, states)
+        return {"logits": logits, **self._state_dict(new_states)}
 
     def _tokenize(self, prompt):
         """The prompt's token ids (int32 [n]); unknown tokens as described in the module doc."""
@@ -329,29 +422,35 @@ class LanguageModelModule(tf.Module):
 
         logits, states = self._run(self._tokenize(prompt)[None, :], self._zero_states(1))
 
-        def choose(last, position):
+        def sampled(last, position):
             # Stateless sampling keyed on (seed, position): the same seed gives the
             # same text in every process, independent of any global RNG state.
-            return tf.cond(
-                temperature > 0,
-                lambda: tf.random.stateless_categorical(
-                    last / temperature, 1, seed=tf.stack([seed, position]),
-                    dtype=tf.int32)[:, 0],
-                lambda: tf.argmax(last, axis=-1, output_type=tf.int32))
+            return tf.random.stateless_categorical(
+                last / temperature, 1, seed=tf.stack([seed, position]), dtype=tf.int32)[:, 0]
 
-        def body(position, last, states, chosen):
-            # The last round feeds its token once more than needed, as `sample`
-            # does: one model call in num_tokens, cheaper than a tf.cond per step.
-            token = choose(last, position)  # [1]
-            chosen = chosen.write(position, token[0])
-            logits, new_states = self._run(token[:, None], states)
-            return position + 1, logits[:, -1], new_states, chosen
+        def most_likely(last, position):
+            del position
+            return tf.argmax(last, axis=-1, output_type=tf.int32)
 
-        _, _, _, chosen = tf.while_loop(
-            lambda position, *_: position < num_tokens, body,
-            (tf.constant(0), logits[:, -1], states,
-             tf.TensorArray(tf.int32, size=num_tokens, element_shape=[])))
-        token_ids = chosen.stack()
+        def loop(choose):
+            def body(position, last, states, chosen):
+                # The last round feeds its token once more than needed, as `sample`
+                # does: one model call in num_tokens, cheaper than a tf.cond per step.
+                token = choose(last, position)  # [1]
+                chosen = chosen.write(position, token[0])
+                logits, new_states = self._run_one(token, states)
+                return position + 1, logits, new_states, chosen
+
+            _, _, _, chosen = tf.while_loop(
+                lambda position, *_: position < num_tokens, body,
+                (tf.constant(0), logits[:, -1], states,
+                 tf.TensorArray(tf.int32, size=num_tokens, element_shape=[])))
+            return chosen.stack()
+
+        # One tf.cond around the loop, not one per token: temperature is fixed.
+        token_ids = tf.cond(temperature > 0, lambda: loop(sampled),
+                            lambda: loop(most_likely))
+        token_ids.set_shape([None])
         tokens = self._id_to_token.lookup(tf.cast(token_ids, tf.int64))
         if self._level == "word":
             joined = tf.strings.reduce_join(tokens, separator=" ")
@@ -392,7 +491,8 @@ def _check_model(model, vocab):
                          f"{[(1, size) for size in sizes]} from its `state_sizes` {sizes}.")
 
 
-def export_language_model(model, vocab, path, level="word", extra_metadata=None):
+def export_language_model(model, vocab, path, level="word", extra_metadata=None,
+                          jit_compile=True):
     """Write ``model`` with its vocabulary as a SavedModel at ``path`` (atomically).
 
     Args:
@@ -405,6 +505,9 @@ def export_language_model(model, vocab, path, level="word", extra_metadata=None)
             once the new one is complete, and stays as it was if this fails.
         level: "word" or "char": how ``generate`` splits and joins text.
         extra_metadata: more JSON-able facts for ``assets/metadata.json``.
+        jit_compile: compile the one-token math of ``step`` with XLA (default; ``one_token_step`` models only, and only where a
+            probe compiles: otherwise the plain graph, same numbers to float
+            rounding). False keeps the plain graph.
 
     Returns:
         ``path``.
@@ -452,8 +555,10 @@ def export_language_model(model, vocab, path, level="word", extra_metadata=None)
         vocab_path = os.path.join(staging, VOCAB_FILE)
         vocab.save(vocab_path)
         metadata_path = os.path.join(staging, METADATA_FILE)
-        module = LanguageModelModule(model, vocab, level, vocab_path, metadata_path)
+        module = LanguageModelModule(model, vocab, level, vocab_path, metadata_path,
+                                     jit_compile=jit_compile)
         metadata["state_names"] = module._state_names
+        metadata["step_jit_compile"] = module.jit_compile
         with open(metadata_path, "w", encoding="utf-8") as handle:
             json.dump(metadata, handle, indent=2, default=str)
         # Traced here, before the target folder is touched: a model that cannot

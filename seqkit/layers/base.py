@@ -11,11 +11,13 @@ A seqkit cell splits one recurrent step into two parts:
 
 ``call(inputs, states)`` (the Keras cell contract, used by ``keras.layers.RNN``,
 ``Bidirectional`` and ``StackedRNNCells``) is just those two in a row: the
-readable reference path, which the layer also runs in inference.
-``RecurrentLayer.inner_loop`` in training is the fast path: project the whole
-sequence first, then loop only over ``gates`` (``seqkit/layers/fused.py`` also
-batches the backward pass). Both compute the same numbers; ``tests/layers``
-proves it for every cell.
+readable reference path. ``RecurrentLayer.inner_loop`` is the fast path:
+project the whole sequence first, then loop only over ``gates``
+(``seqkit/layers/fused.py``; in training it also batches the backward pass).
+Where measured faster (``use_xla``: inside a ``tf.function``, Elman always,
+LSTM and GRU in training) those loops are compiled with XLA; on a GPU, LSTM and GRU take Keras's cuDNN
+kernel when Keras would (``cudnn_eligible``). All compute the same numbers;
+``tests/layers`` proves it for every cell.
 """
 
 import numbers
@@ -457,6 +459,72 @@ class RecurrentLayer(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
+        use_cudnn = getattr(self, "use_cudnn", False)
+        if use_cudnn in ("auto", True) and cudnn_kind(self.cell):
+            eligible, reason = cudnn_eligible(self, training)
+            if eligible:
+                return self._cudnn_loop(sequences, initial_state, mask, training)
+            if use_cudnn is True:
+                raise ValueError(
+                    f"Layer '{self.name}' ({type(self).__name__}) was given use_cudnn=True, "
+                    f"but cuDNN cannot run this configuration: {reason}. Pass "
+                    f"use_cudnn='auto' to fall back to seqkit's own loop (as Keras asks)."
+                )
+        return self._seqkit_loop(sequences, initial_state, mask, training)
+
+    def _cudnn_loop(self, sequences, initial_state, mask, training):
+        """Keras's TensorFlow cuDNN kernel on this layer's weights (``cudnn_eligible``).
+
+        As in Keras's LSTM/GRU: input dropout multiplies the sequence by the
+        cell's mask first. With a mask, "auto" takes cuDNN only when every row
+        is right-padded (checked at run time; otherwise seqkit's loop, with
+        the same result); ``use_cudnn=True`` leaves the check to Keras's kernel,
+        which fails on such a mask, as Keras's layer does.
+        """
+        import importlib
+
+        import tensorflow as tf
+
+        # The module, not its `rnn` function that `from ... import rnn` would give.
+        tf_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")
+
+        cell = self.cell
+        inputs = sequences
+        if training and cell.dropout > 0:
+            dropout_mask = cell.get_dropout_mask(sequences[:, 0, :])
+            inputs = sequences * ops.expand_dims(dropout_mask, 1)
+        common = dict(
+            kernel=cell.kernel, recurrent_kernel=cell.recurrent_kernel, bias=cell.bias,
+            activation=cell.activation, recurrent_activation=cell.recurrent_activation,
+            return_sequences=self.return_sequences, go_backwards=self.go_backwards,
+            unroll=self.unroll,
+        )
+
+        def cudnn():
+            if cudnn_kind(cell) == "lstm":
+                result = tf_rnn.lstm(inputs, initial_state[0], initial_state[1], mask, **common)
+            else:
+                result = tf_rnn.gru(inputs, initial_state[0], mask, reset_after=True, **common)
+            return same_structure(*result)
+
+        def same_structure(last_output, outputs, states):
+            # Keras's kernel returns outputs [batch, 1, units] without
+            # return_sequences; RNN.call then reads only last_output.
+            if not self.return_sequences:
+                outputs = last_output[:, None]
+            return last_output, outputs, list(states)
+
+        self.supports_jit = False  # cuDNN ops are not XLA-compatible (Keras does the same)
+        if mask is None or self.use_cudnn is True:
+            return cudnn()
+        # Both branches return (last_output, outputs, states) of equal shapes.
+        return tf.cond(
+            _right_padded(mask), cudnn,
+            lambda: same_structure(*self._seqkit_loop(sequences, initial_state, mask, training)),
+        )
+
+    def _seqkit_loop(self, sequences, initial_state, mask, training=False):
+        """seqkit's own loop: fused inference / training paths, or Keras's step loop."""
         cell = self.cell
         if not training:
             if self.unroll or not cell.supports_fused(training):
@@ -479,6 +547,7 @@ class RecurrentLayer(keras.layers.RNN):
                 go_backwards=self.go_backwards,
                 zero_output_for_mask=self.zero_output_for_mask,
                 time_major=True,
+                xla=use_xla(self, sequences, training=True),
             )
 
         def step(projected_t, states):
@@ -502,14 +571,28 @@ class RecurrentLayer(keras.layers.RNN):
         return last_output, ops.transpose(outputs, [1, 0, 2]), states
 
     def _inference_loop(self, sequences, initial_state, mask):
-        """Inference: all input projections in one matmul, then ``fused.fused_forward``."""
+        """Inference: all input projections in one matmul, then ``fused.fused_forward``.
+
+        Compiled with XLA as one kernel where ``use_xla`` says it is
+        faster and safe (see there); otherwise the plain TensorFlow graph.
+        """
         cell = self.cell
-        projected = cell.project_inputs(ops.transpose(sequences, [1, 0, 2]), time_major=True)
-        outputs, states = fused.fused_forward(
-            cell, projected, list(initial_state), mask=mask, go_backwards=self.go_backwards,
-            zero_output_for_mask=self.zero_output_for_mask,
-        )
-        outputs = ops.transpose(outputs, [1, 0, 2])
+
+        def forward(sequences, initial_state, mask):
+            projected = cell.project_inputs(
+                ops.transpose(sequences, [1, 0, 2]), time_major=True
+            )
+            outputs, states = fused.fused_forward(
+                cell, projected, list(initial_state), mask=mask,
+                go_backwards=self.go_backwards,
+                zero_output_for_mask=self.zero_output_for_mask,
+            )
+            return ops.transpose(outputs, [1, 0, 2]), list(states)
+
+        if use_xla(self, sequences):
+            outputs, states = _xla_with_plain_gradient(forward, sequences, initial_state, mask)
+        else:
+            outputs, states = forward(sequences, list(initial_state), mask)
         return outputs[:, -1], outputs, states
 
     # -- config: the cell's settings flattened into the layer's ------------------
@@ -579,9 +662,183 @@ def layer_arguments(cell_class, arguments, cell_name):
 
 
 def check_use_cudnn(use_cudnn):
-    """Keras's ``use_cudnn`` picks among equivalent computations; seqkit has one.
-
-    It is accepted (and validated like Keras does) so model code keeps working;
-    seqkit always runs its own loop, on every device.
-    """
+    """Keras's ``use_cudnn``: ``"auto"``, True or False (see ``cudnn_eligible``)."""
     return check_choice("use_cudnn", use_cudnn, ("auto", True, False))
+
+
+def gpu_available():
+    """Whether TensorFlow sees a GPU (Keras's own test before it tries cuDNN)."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
+def cudnn_eligible(layer, training=False, gpu=None):
+    """Whether ``layer`` (a seqkit LSTM or GRU) may run Keras's cuDNN kernel, and why not.
+
+    Keras 3's rule (``keras/src/layers/rnn/lstm.py`` / ``gru.py`` ``inner_loop``
+    and ``keras/src/backend/tensorflow/rnn.py`` ``cudnn_ok``): ``use_cudnn`` is
+    "auto" or True, no ``recurrent_dropout``, ``activation`` tanh,
+    ``recurrent_activation`` sigmoid, ``unroll`` False, ``use_bias`` True, for
+    the GRU ``reset_after`` True, and a GPU. seqkit adds what cuDNN cannot
+    compute and Keras's layer has no argument for: no peepholes, and no
+    per-gate input dropout masks in training (``implementation=1`` with
+    ``dropout``; Keras's own layer crashes there). A mask, which Keras requires
+    right-padded on cuDNN, is checked at run time (``RecurrentLayer.inner_loop``).
+
+    Args:
+        layer: a ``RecurrentLayer``; kinds without a cuDNN kernel (Elman,
+            Clockwork) are never eligible.
+        training: whether the call is in training mode (input dropout then
+            counts).
+        gpu: whether a GPU is there; None asks TensorFlow (``gpu_available``).
+
+    Returns:
+        ``(eligible, reason)``: a bool and, when not eligible, the first rule
+        that failed in words ("" when eligible).
+
+    Example:
+        >>> from seqkit.layers import LSTM
+        >>> cudnn_eligible(LSTM(8), gpu=True)
+        (True, '')
+        >>> cudnn_eligible(LSTM(8, activation="relu"), gpu=True)
+        (False, 'activation is not tanh')
+    """
+    cell = layer.cell
+    kind = cudnn_kind(cell)
+    if kind is None:
+        return False, f"{type(layer).__name__} has no cuDNN kernel"
+    use_cudnn = getattr(layer, "use_cudnn", "auto")
+    if use_cudnn not in ("auto", True):
+        return False, "use_cudnn=False"
+    tanh = (activations.tanh, ops.tanh, _tf_function("tanh"))
+    sigmoid = (activations.sigmoid, ops.sigmoid, _tf_function("sigmoid"))
+    rules = (
+        (bool(cell.recurrent_dropout), "recurrent_dropout > 0"),
+        (cell.activation not in tanh, "activation is not tanh"),
+        (cell.recurrent_activation not in sigmoid, "recurrent_activation is not sigmoid"),
+        (layer.unroll, "unroll=True"),
+        (not cell.use_bias, "use_bias=False"),
+        (kind == "gru" and not cell.reset_after, "reset_after=False"),
+        (getattr(cell, "use_peepholes", False), "use_peepholes=True"),
+        (training and cell.dropout > 0 and cell.implementation == 1,
+         "per-gate input dropout masks (implementation=1 with dropout)"),
+    )
+    for failed, reason in rules:
+        if failed:
+            return False, reason
+    if not (gpu_available() if gpu is None else gpu):
+        return False, "no GPU"
+    return True, ""
+
+
+# Activations known to compile with XLA (Keras's, by identity); a custom one
+# keeps the plain graph, since an XLA failure inside a traced model could not be
+# caught and undone.
+def _xla_activations():
+    names = ("tanh", "sigmoid", "relu", "linear", "softsign", "hard_sigmoid", "elu",
+             "selu", "softplus", "gelu", "silu", "relu6", "hard_silu", "leaky_relu")
+    return [getattr(activations, name) for name in names if hasattr(activations, name)]
+
+
+def use_xla(layer, sequences, training=False):
+    """Whether ``RecurrentLayer`` compiles its whole-sequence loops with XLA (inference:
+    the forward loop; training: ``fused_rnn``'s forward and backward loops).
+
+    Measured (BUILD_NOTES.md, experiments.bench layers), keras ÷ seqkit:
+
+    * Elman, both modes: a step is one matmul and one activation, so
+      TensorFlow's per-op overhead dominated; XLA runs each loop as one kernel.
+    * LSTM and GRU in training: the backward loop's local tape re-runs the gate
+      math (many small elementwise ops); XLA fuses them (650 units: LSTM 1.82 →
+      2.55, GRU 1.59 → 2.10; 200 units about even).
+    * LSTM and GRU at inference: matmul-bound; XLA's CPU matmul is slower than
+      TensorFlow's, so they keep the graph.
+
+    Also required: inside a ``tf.function`` (eager calls would compile at every
+    call), a time length known when tracing (else every new length would
+    recompile), float32, and activations from Keras's list (so compilation
+    cannot fail inside a traced model, where it could not be caught).
+    """
+    import tensorflow as tf
+
+    # Not at the top: these modules import this one.
+    from seqkit.layers import elman, gru, lstm
+
+    cell = layer.cell
+    kinds = (elman.ElmanCell, lstm.LSTMCell, gru.GRUCell) if training else (elman.ElmanCell,)
+    if type(cell) not in kinds or not tf.inside_function():
+        return False
+    if sequences.shape[1] is None or cell.compute_dtype != "float32":
+        return False
+    used = [cell.activation, getattr(cell, "recurrent_activation", None)]
+    known = _xla_activations()
+    return all(any(a is k for k in known) for a in used if a is not None)
+
+
+def _xla_with_plain_gradient(forward, sequences, initial_state, mask):
+    """``forward(sequences, initial_state, mask)`` compiled by XLA; its gradient
+    (rarely wanted at inference) by autodiff of the plain ``forward``.
+
+    TensorFlow cannot differentiate an XLA-compiled ``tf.while_loop`` from
+    outside XLA ("TensorList crossing the XLA/TF boundary"), so the backward
+    pass recomputes the forward in the TensorFlow graph and differentiates that.
+    """
+    import tensorflow as tf
+
+    # A new tf.function per trace of the caller: traced (and compiled) once per
+    # trace, and never stored on the layer (tf.Module tracking would save it).
+    compiled = tf.function(forward, jit_compile=True, autograph=False)
+    sequences = tf.convert_to_tensor(sequences)
+    initial_state = [tf.convert_to_tensor(state) for state in initial_state]
+
+    @tf.custom_gradient
+    def run(sequences, *initial_state):
+        outputs, states = compiled(sequences, list(initial_state), mask)
+
+        def grad(d_outputs, *d_states, variables=None):
+            variables = list(variables or [])
+            sources = [sequences, *initial_state]
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(sources)
+                tape.watch(variables)
+                outputs, states = forward(sequences, list(initial_state), mask)
+            grads = tape.gradient(
+                [outputs, *states], sources + variables,
+                output_gradients=[d_outputs, *d_states],
+                unconnected_gradients=tf.UnconnectedGradients.ZERO,
+            )
+            return grads[: len(sources)], grads[len(sources):]
+
+        return (outputs, *states), grad
+
+    outputs, *states = run(sequences, *initial_state)
+    return outputs, list(states)
+
+
+def cudnn_kind(cell):
+    """"lstm" or "gru" for the cells with a cuDNN kernel, else None."""
+    from seqkit.layers import gru, lstm  # not at the top: they import this module
+
+    if isinstance(cell, lstm.LSTMCell):
+        return "lstm"
+    if isinstance(cell, gru.GRUCell):
+        return "gru"
+    return None
+
+
+def _tf_function(name):
+    import tensorflow as tf
+
+    return getattr(tf, name)
+
+
+def _right_padded(mask):
+    """True when every row of ``mask`` [batch, time] is ones then zeros, with at least
+    one step (what cuDNN's sequence lengths can express)."""
+    import tensorflow as tf
+
+    mask = tf.cast(mask, tf.int32)
+    lengths = tf.reduce_sum(mask, axis=1)
+    prefix = tf.cast(tf.range(tf.shape(mask)[1])[None, :] < lengths[:, None], tf.int32)
+    return tf.logical_and(tf.reduce_all(tf.equal(mask, prefix)), tf.reduce_all(lengths > 0))

@@ -49,7 +49,7 @@ def _masked_step(cell, projected_t, recurrent_t, states, prev_output, mask_t, ze
 
 
 def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
-              zero_output_for_mask=False, time_major=False):
+              zero_output_for_mask=False, time_major=False, xla=False):
     """Run ``cell`` over a projected sequence; returns (last_output, outputs, states).
 
     Args:
@@ -62,6 +62,9 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
         go_backwards: process time in reverse; outputs come back in processing
             order, as ``keras.backend.rnn`` returns them.
         zero_output_for_mask: masked steps output zeros instead of the previous output.
+        xla: compile the forward and the backward loop each with XLA (ignored
+            for cells with ``step_weights``); the caller decides where that is
+            faster and safe.
 
     The return values match ``keras.backend.rnn``: the last output
     [batch, units], all outputs [batch, time, units] and the final states.
@@ -78,21 +81,23 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
         projected = tf.reverse(projected, [0])
         mask = None if mask is None else tf.reverse(mask, [0])
     num_states = len(initial_state)
-    steps = tf.shape(projected)[0]
     step_weights = list(cell.step_weights())
+    # XLA compiles each loop into one kernel where that was measured faster and
+    # is safe (``xla``: see ``seqkit.layers.base.xla_training``); the loops
+    # take and return plain tensors, so either way they are the same code.
+    jit = bool(xla) and not step_weights
 
-    @tf.custom_gradient
-    def run(projected, kernel, bias, *initial_state):
+    def forward_loop(projected, kernel, bias, initial_state):
+        steps = tf.shape(projected)[0]
         batch = tf.shape(projected)[1]
         zeros_output = tf.zeros([batch, cell.units], projected.dtype)
-        outputs = tf.TensorArray(projected.dtype, size=steps, clear_after_read=False)
+        outputs = tf.TensorArray(projected.dtype, size=steps)
         # r_t = h_{t-1}·U + b' is kept so the backward loop need not redo the matmul.
         recurrents = tf.TensorArray(projected.dtype, size=steps)
         # states_seen[t] holds the states *before* step t (the backward pass
         # re-runs each step from them); the last entry is the final state.
         states_seen = [
-            tf.TensorArray(s.dtype, size=steps + 1, clear_after_read=False).write(0, s)
-            for s in initial_state
+            tf.TensorArray(s.dtype, size=steps + 1).write(0, s) for s in initial_state
         ]
 
         def forward(t, prev_output, states, outputs, recurrents, states_seen):
@@ -110,69 +115,93 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
             lambda t, *_: t < steps,
             forward,
             (0, zeros_output, list(initial_state), outputs, recurrents, states_seen),
+            maximum_iterations=projected.shape[0],
         )
-        outputs_tm = outputs.stack()
+        return (outputs.stack(), recurrents.stack(), [ta.stack() for ta in states_seen],
+                list(final_states))
+
+    def backward_loop(d_outputs, d_final, projected, kernel, outputs_tm, recurrents_tm,
+                      states_seen):
+        steps = tf.shape(projected)[0]
+        zeros_output = tf.zeros_like(outputs_tm[0])
+        d_projected = tf.TensorArray(projected.dtype, size=steps)
+        d_recurrent = tf.TensorArray(projected.dtype, size=steps)
+
+        def backward(t, d_states, d_prev_output_carry, d_projected, d_recurrent,
+                     d_step_weights):
+            # tf.identity: in eager mode a read may return the very tensor that
+            # was written, and the output and the hidden state are one tensor
+            # when there is no mask; the tape would then credit the gradient of
+            # one to both (GRU's z∘h_{t-1} term counted twice).
+            states = [tf.identity(seen[t]) for seen in states_seen]
+            if mask is None:
+                # Only a masked step reads the previous output; without a mask,
+                # skip the tf.cond (a function call per step).
+                prev_output = zeros_output
+            else:
+                prev_output = tf.identity(tf.cond(
+                    t > 0, lambda: outputs_tm[tf.maximum(t - 1, 0)], lambda: zeros_output
+                ))
+            projected_t = projected[t]
+            recurrent_t = recurrents_tm[t]
+            mask_t = None if mask is None else mask[t]
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch([projected_t, recurrent_t, prev_output, *states])
+                tape.watch([_tf_variable(w) for w in step_weights])
+                output, new_states = _masked_step(
+                    cell, projected_t, recurrent_t, states, prev_output, mask_t,
+                    zero_output_for_mask,
+                )
+            d_output = d_outputs[t] + d_prev_output_carry
+            grads = tape.gradient(
+                [output, *new_states],
+                [projected_t, recurrent_t, prev_output, *states,
+                 *[_tf_variable(w) for w in step_weights]],
+                output_gradients=[d_output, *d_states],
+                unconnected_gradients=tf.UnconnectedGradients.ZERO,
+            )
+            g_projected, g_recurrent, g_prev_output, *g_states = grads[: 3 + num_states]
+            g_step_weights = grads[3 + num_states :]
+            # The hidden state also reached step t through r_t = h·U + b'.
+            g_states[0] = g_states[0] + tf.matmul(g_recurrent, kernel, transpose_b=True)
+            return (
+                t - 1,
+                g_states,
+                g_prev_output,
+                d_projected.write(t, g_projected),
+                d_recurrent.write(t, g_recurrent),
+                [d + g for d, g in zip(d_step_weights, g_step_weights)],
+            )
+
+        _, d_initial, _, d_projected, d_recurrent, d_step_weights = tf.while_loop(
+            lambda t, *_: t >= 0,
+            backward,
+            (
+                steps - 1, list(d_final), zeros_output, d_projected, d_recurrent,
+                [tf.zeros(w.shape, w.dtype) for w in step_weights],
+            ),
+            maximum_iterations=projected.shape[0],
+        )
+        return d_projected.stack(), d_recurrent.stack(), list(d_initial), d_step_weights
+
+    if jit:
+        forward_loop = tf.function(forward_loop, jit_compile=True, autograph=False)
+        backward_loop = tf.function(backward_loop, jit_compile=True, autograph=False)
+
+    @tf.custom_gradient
+    def run(projected, kernel, bias, *initial_state):
+        outputs_tm, recurrents_tm, states_seen, final_states = forward_loop(
+            projected, kernel, bias, list(initial_state))
 
         def grad(d_outputs, *d_final_states, variables=None):
             d_outputs = tf.zeros_like(outputs_tm) if d_outputs is None else d_outputs
             d_final = [
                 tf.zeros_like(s) if d is None else d for d, s in zip(d_final_states, final_states)
             ]
-            d_projected = tf.TensorArray(projected.dtype, size=steps)
-            d_recurrent = tf.TensorArray(projected.dtype, size=steps)
-
-            def backward(t, d_states, d_prev_output_carry, d_projected, d_recurrent,
-                         d_step_weights):
-                # tf.identity: in eager mode a TensorArray read returns the very
-                # tensor that was written, and the output and the hidden state are
-                # one tensor when there is no mask; the tape would then credit the
-                # gradient of one to both (GRU's z∘h_{t-1} term counted twice).
-                states = [tf.identity(ta.read(t)) for ta in states_seen]
-                prev_output = tf.identity(tf.cond(
-                    t > 0, lambda: outputs.read(tf.maximum(t - 1, 0)), lambda: zeros_output
-                ))
-                projected_t = projected[t]
-                recurrent_t = recurrents.read(t)
-                mask_t = None if mask is None else mask[t]
-                with tf.GradientTape(watch_accessed_variables=False) as tape:
-                    tape.watch([projected_t, recurrent_t, prev_output, *states])
-                    tape.watch([_tf_variable(w) for w in step_weights])
-                    output, new_states = _masked_step(
-                        cell, projected_t, recurrent_t, states, prev_output, mask_t,
-                        zero_output_for_mask,
-                    )
-                d_output = d_outputs[t] + d_prev_output_carry
-                grads = tape.gradient(
-                    [output, *new_states],
-                    [projected_t, recurrent_t, prev_output, *states,
-                     *[_tf_variable(w) for w in step_weights]],
-                    output_gradients=[d_output, *d_states],
-                    unconnected_gradients=tf.UnconnectedGradients.ZERO,
-                )
-                g_projected, g_recurrent, g_prev_output, *g_states = grads[: 3 + num_states]
-                g_step_weights = grads[3 + num_states :]
-                # The hidden state also reached step t through r_t = h·U + b'.
-                g_states[0] = g_states[0] + tf.matmul(g_recurrent, kernel, transpose_b=True)
-                return (
-                    t - 1,
-                    g_states,
-                    g_prev_output,
-                    d_projected.write(t, g_projected),
-                    d_recurrent.write(t, g_recurrent),
-                    [d + g for d, g in zip(d_step_weights, g_step_weights)],
-                )
-
-            _, d_initial, _, d_projected, d_recurrent, d_step_weights = tf.while_loop(
-                lambda t, *_: t >= 0,
-                backward,
-                (
-                    steps - 1, d_final, tf.zeros_like(zeros_output), d_projected, d_recurrent,
-                    [tf.zeros(w.shape, w.dtype) for w in step_weights],
-                ),
-            )
-            d_recurrent = d_recurrent.stack()  # [time, batch, gates*units]
-            # states_seen[0..T-1] are the hidden states each step read.
-            hidden_read = states_seen[0].stack()[:-1]
+            d_projected, d_recurrent, d_initial, d_step_weights = backward_loop(
+                d_outputs, d_final, projected, kernel, outputs_tm, recurrents_tm, states_seen)
+            # states_seen[0][0..T-1] are the hidden states each step read.
+            hidden_read = states_seen[0][:-1]
             width = tf.shape(d_recurrent)[-1]
             d_kernel = tf.matmul(
                 tf.reshape(hidden_read, [-1, tf.shape(hidden_read)[-1]]),
@@ -180,7 +209,7 @@ def fused_rnn(cell, projected, initial_state, mask=None, go_backwards=False,
                 transpose_a=True,
             )
             d_bias = tf.reduce_sum(d_recurrent, axis=[0, 1])
-            d_inputs = (d_projected.stack(), d_kernel, d_bias, *d_initial)
+            d_inputs = (d_projected, d_kernel, d_bias, *d_initial)
             if not variables:
                 return d_inputs
             # tf.custom_gradient hands over every variable read in the forward
@@ -241,6 +270,9 @@ def fused_forward(cell, projected, initial_state, mask=None, go_backwards=False,
         forward,
         (0, zeros_output, list(initial_state),
          tf.TensorArray(projected.dtype, size=steps)),
+        # A static bound (when the length is known) lets XLA compile the loop's
+        # gradient too: its accumulators need a maximum size.
+        maximum_iterations=projected.shape[0],
     )
     outputs = outputs.stack()
     outputs.set_shape(projected.shape[:2].concatenate([cell.units]))

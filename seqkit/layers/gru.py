@@ -149,8 +149,10 @@ class GRU(base.RecurrentLayer):
     """GRU layer, a drop-in for ``keras.layers.GRU``.
 
     See ``GRUCell`` for the equations and cell arguments. Layer and call
-    arguments are Keras's; ``use_cudnn`` and ``implementation`` are accepted and
-    validated, but seqkit always runs its own loop, which in training projects the inputs of
+    arguments are Keras's. ``use_cudnn`` follows Keras's rule: on a GPU, "auto" or
+    True runs Keras's cuDNN kernel on the same weights when the configuration
+    allows (``seqkit.layers.base.cudnn_eligible``), and True raises where it does
+    not; otherwise seqkit runs its own loop, which projects the inputs of
     all time steps in one matmul before the recurrence.
 
     Example:

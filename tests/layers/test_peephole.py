@@ -291,15 +291,21 @@ def test_gate_trace_names_the_same_gates():
     h, c = np.zeros((BATCH, UNITS)), np.zeros((BATCH, UNITS))
     kernel, recurrent_kernel, bias, (p_i, p_f, p_o) = weights
     for t in range(TIME):
-        z_i, z_f, _, z_o = np.split(x[:, t] @ kernel + h @ recurrent_kernel + bias, 4, -1)
+        z_i, z_f, z_c, z_o = np.split(x[:, t] @ kernel + h @ recurrent_kernel + bias, 4, -1)
+        np.testing.assert_allclose(trace.candidate[:, t], np.tanh(z_c), **TOLERANCE)
         np.testing.assert_allclose(trace.forget[:, t], 1 / (1 + np.exp(-(z_f + p_f * c))),
                                    **TOLERANCE)
         np.testing.assert_allclose(trace.input[:, t], 1 / (1 + np.exp(-(z_i + p_i * c))),
                                    **TOLERANCE)
         h, (_, c) = np_peephole_step(weights, x[:, t], [h, c])
+        np.testing.assert_allclose(trace.cell[:, t], c, **TOLERANCE)
         np.testing.assert_allclose(trace.output[:, t], 1 / (1 + np.exp(-(z_o + p_o * c))),
                                    **TOLERANCE)
         np.testing.assert_allclose(trace.hidden[:, t], h, **TOLERANCE)
+    # The trace is what the layer computes: its outputs and final cell state.
+    outputs, _, final_c = layer(x, training=False)
+    np.testing.assert_allclose(trace.hidden, outputs, **TOLERANCE)
+    np.testing.assert_allclose(trace.cell[:, -1], final_c, **TOLERANCE)
 
 
 def test_keras_file_round_trip(tmp_path):

@@ -1,0 +1,126 @@
+"""The exported language model's fast one-token path, tied to the model's own call.
+
+``seqkit.export.language_model.one_token_step`` steps each cell's ``call``
+instead of running the layers' whole-sequence loops, and the export compiles it
+with XLA (``jit_compile``); both must give the numbers of
+``model((tokens[:, None], states))``, and an export with ``jit_compile=False``
+(the plain graph) the same outputs as one with XLA.
+"""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqkit.data import text as text_data
+from seqkit.export import language_model as lm_export
+from seqkit.language_model import LanguageModel
+
+TOLERANCE = dict(rtol=1e-5, atol=1e-5)
+WORDS = ("<unk> <eos> the cat sat on mat . a dog ran to was red big small old new "
+         "blue green").split()
+
+
+def _model(cell="lstm", **options):
+    keras.utils.set_random_seed(4)
+    model = LanguageModel(len(WORDS), cell=cell, num_layers=2, hidden_size=6,
+                          init_scale=0.6, seed=3, **options)
+    model.build()
+    return model
+
+
+def _reference_step(model, tokens, states):
+    logits, new_states = model((tokens[:, None], states), training=False)
+    return np.asarray(logits)[:, 0], [np.asarray(s) for s in new_states]
+
+
+@pytest.mark.parametrize("cell, options", [
+    ("lstm", {}),
+    ("gru", {}),
+    ("elman", {}),
+    ("lstm", dict(tie_embeddings=True)),
+    # Dropout rates: identities at inference, on both paths.
+    ("gru", dict(dropout=0.3, recurrent_dropout=0.2)),
+    ("lstm", dict(cell_kwargs={"use_peepholes": True, "peephole_initializer": "ones"})),
+], ids=["lstm", "gru", "elman", "lstm_tied", "gru_dropout", "lstm_peepholes"])
+@pytest.mark.parametrize("compiled", [False, True], ids=["graph", "xla"])
+def test_one_token_step_equals_the_model_over_several_steps(cell, options, compiled):
+    model = _model(cell, **options)
+    step = lm_export.one_token_step(model)
+    assert step is not None
+    step = tf.function(step, jit_compile=compiled, autograph=False)
+    rng = np.random.default_rng(0)
+    states = [tf.constant(rng.normal(scale=0.5, size=(3, size)).astype("float32"))
+              for size in model.state_sizes]
+    reference_states = [np.asarray(s) for s in states]
+    for _ in range(4):  # the state carried from step to step on both paths
+        tokens = tf.constant(rng.integers(0, len(WORDS), size=3), tf.int32)
+        logits, states = step(tokens, states)
+        expected, reference_states = _reference_step(model, tokens, reference_states)
+        np.testing.assert_allclose(np.asarray(logits), expected, **TOLERANCE)
+        assert len(states) == len(reference_states)
+        for actual, wanted in zip(states, reference_states):
+            np.testing.assert_allclose(np.asarray(actual), wanted, **TOLERANCE)
+    # The cells' cached dropout masks are cleared, as the RNN layer clears them.
+    for layer in model.rnn.forward_layers:
+        assert getattr(layer.cell, "_dropout_mask", None) is None
+        assert getattr(layer.cell, "_recurrent_dropout_mask", None) is None
+
+
+def test_models_it_cannot_step_keep_the_model_path():
+    # Clockwork's step depends on the time index; a plain Keras model has no cells.
+    assert lm_export.one_token_step(_model("clockwork", cell_kwargs={"periods": [1, 2]})) is None
+    assert lm_export.one_token_step(keras.Sequential([keras.layers.Dense(3)])) is None
+
+
+def test_xla_probe_refuses_what_xla_cannot_compile():
+    def strings(tokens, states):  # XLA has no string kernels
+        return tf.strings.to_number(tf.strings.as_string(tokens)), states
+
+    assert lm_export._compiles(strings, [4]) is False
+    assert lm_export._compiles(lambda tokens, states: (tf.cast(tokens, tf.float32), states),
+                               [4]) is True
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    model = _model("lstm")
+    vocab = text_data.Vocabulary(WORDS)
+    folder = tmp_path_factory.mktemp("lm_step")
+    loaded = {}
+    for name, jit in (("xla", True), ("graph", False)):
+        path = str(folder / name)
+        lm_export.export_language_model(model, vocab, path, jit_compile=jit)
+        loaded[name] = tf.saved_model.load(path)
+    return model, loaded
+
+
+def test_xla_and_plain_exports_serve_the_same_outputs(exports):
+    model, loaded = exports
+    rng = np.random.default_rng(1)
+    tokens = tf.constant(rng.integers(0, len(WORDS), size=3), tf.int32)
+    states = [tf.constant(rng.normal(size=(3, size)).astype("float32"))
+              for size in model.state_sizes]
+    feed = {f"state_{i}": s for i, s in enumerate(states)}
+    served = {name: module.signatures["step"](tokens=tokens, **feed)
+              for name, module in loaded.items()}
+    expected, expected_states = _reference_step(model, tokens, [np.asarray(s) for s in states])
+    for outputs in served.values():
+        np.testing.assert_allclose(outputs["logits"].numpy(), expected, **TOLERANCE)
+        for i, wanted in enumerate(expected_states):
+            np.testing.assert_allclose(outputs[f"state_{i}"].numpy(), wanted, **TOLERANCE)
+    arguments = dict(prompt=tf.constant("the cat"), num_tokens=tf.constant(15))
+    for temperature, seed in ((0.0, 0), (1.0, 5)):
+        generated = {
+            name: module.signatures["generate"](
+                temperature=tf.constant(temperature), seed=tf.constant(seed), **arguments
+            )["token_ids"].numpy().tolist()
+            for name, module in loaded.items()
+        }
+        assert generated["xla"] == generated["graph"] and len(generated["xla"]) == 15
+    metadata = {name: module.metadata_file.asset_path.numpy().decode()
+                for name, module in loaded.items()}
+    import json
+
+    for name, path in metadata.items():
+        with open(path) as handle:
+            assert json.load(handle)["step_jit_compile"] is (name == "xla")
