@@ -527,7 +527,12 @@ class RecurrentLayer(keras.layers.RNN):
         """seqkit's own loop: fused inference / training paths, or Keras's step loop."""
         cell = self.cell
         if not training:
-            if self.unroll or not cell.supports_fused(training):
+            # Inference without a backward pass: the fused loop pays only under
+            # XLA (Elman). For LSTM and GRU, matmul-bound, Keras's per-step loop
+            # over cell.call measured as fast or faster (BUILD_NOTES.md, Layer
+            # speed), so they run the reference path.
+            if self.unroll or not cell.supports_fused(training) or not use_xla(
+                    self, sequences):
                 return super().inner_loop(sequences, initial_state, mask, training)
             return self._inference_loop(sequences, initial_state, mask)
         # The loops run time-major. Transposing the raw inputs is cheaper than
