@@ -225,11 +225,7 @@ def main(argv):
         "module_size": FLAGS.module_size,
     }
     results = train_and_evaluate(config)
-    print(format_results(results))
-    print(runs.files.dumps(results))
-    if FLAGS.train_dir:
-        for name, value in (("flags.json", config), ("results.json", results)):
-            runs.atomic_write_json(runs.files.join(FLAGS.train_dir, name), value)
+    runs.report_study(format_results(results), results, config, FLAGS.train_dir)
 
 
 def define_flags():

@@ -309,11 +309,7 @@ def main(argv):
     except runs.UsageError as error:
         print(f"error: {runs.one_line(error)}", file=sys.stderr, flush=True)
         sys.exit(runs.EXIT_USAGE)
-    print(format_results(results))
-    print(runs.files.dumps(results))
-    if FLAGS.train_dir:
-        for name, value in (("flags.json", config), ("results.json", results)):
-            runs.atomic_write_json(runs.files.join(FLAGS.train_dir, name), value)
+    runs.report_study(format_results(results), results, config, FLAGS.train_dir)
 
 
 def define_flags():

@@ -151,11 +151,25 @@ def write_results(train_dir, results, name="results.json"):
     atomic_write_json(files.join(train_dir, name), results)
 
 
+def report_study(table, results, config, train_dir=None):
+    """The end of a standalone study script (``experiments.clockwork_generation``,
+    ``experiments.peephole_timing``: many small runs, not one harness run): print
+    ``table`` and the one JSON line of ``results``; with ``train_dir`` also write
+    ``flags.json`` (``config``) and ``results.json`` there, atomically."""
+    from seqkit.runs import files
+
+    print(table)
+    print(files.dumps(results), flush=True)
+    if train_dir:
+        write_results(train_dir, config, "flags.json")
+        write_results(train_dir, results)
+
+
 __all__ = [
     "EXIT_USAGE", "SAVED_MODEL", "Experiment", "NonFiniteLossError", "Progress", "Run", "RunConfig",
     "float32", "precision_policy",
     "TrainDirLock", "UsageError", "atomic_write_json", "atomic_write_text", "check_config",
     "check_finite", "check_output_dir", "field", "file_digest", "flag_lines", "load_saved_model",
-    "main", "one_line", "read_inputs",
+    "main", "one_line", "read_inputs", "report_study",
     "read_json", "require_module", "run", "strict_json", "text_encoding", "write_results",
 ]

@@ -98,12 +98,12 @@ def test_when_xla_is_not_used():
     results = {}
 
     @tf.function
-    def probe(layer, x):
-        results["decision"] = base.use_xla(layer, x)
+    def probe(layer, x, training):
+        results["decision"] = base.use_xla(layer, x, training=training)
         return x
 
-    def decision(layer, x=x):
-        probe(layer, x)
+    def decision(layer, x=x, training=False):
+        probe(layer, x, training)
         return results.pop("decision")
 
     assert decision(layers.Elman(4)) is True
@@ -112,14 +112,8 @@ def test_when_xla_is_not_used():
     assert decision(layers.GRU(4)) is False
     assert decision(layers.Elman(4, activation=common.lecun_tanh)) is False
 
-    @tf.function
-    def training_probe(layer, x):
-        results["decision"] = base.use_xla(layer, x, training=True)
-        return x
-
     def training_decision(layer):
-        training_probe(layer, x)
-        return results.pop("decision")
+        return decision(layer, training=True)
 
     # In training every kind compiles, unless an activation is custom.
     assert training_decision(layers.LSTM(4)) is True
