@@ -68,4 +68,4 @@ import keras  # noqa: E402
 check_backend(keras.config.backend(), "keras.config.backend()")
 
 # Registration with Keras's serialization happens on import.
-from seqkit import builders, layers, language_model  # noqa: E402,F401
+from seqkit import builders, forecaster, layers, language_model  # noqa: E402,F401

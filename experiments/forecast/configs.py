@@ -28,16 +28,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from seqkit import runs
+from seqkit import forecaster, runs
 
 ETT_DATASETS = ("etth1", "etth2", "ettm1", "ettm2")
 DATASETS = ("synthetic", *ETT_DATASETS, "csv")
 MODES = ("M", "S", "MS")
 FILLS = ("error", "ffill", "interpolate")
 LOSSES = ("mse", "mae")
-CELLS = ("elman", "lstm", "gru", "clockwork")
-DECODERS = ("direct", "parallel", "autoregressive")
-INSTANCE_NORMS = ("auto", "none", "last", "mean")
+CELLS, DECODERS = forecaster.CELLS, forecaster.DECODERS
+INSTANCE_NORMS = ("auto", *forecaster.INSTANCE_NORMS)  # auto: last on --csv, else none
 SELECTS = ("best", "model")
 BASELINE_NAMES = ("repeat", "seasonal_naive", "linear")
 
