@@ -574,6 +574,8 @@ def predict(model, windows: ts.Windows, batch_size: int, predict_fn=None) -> np.
 class ForecastExperiment(runs.Experiment):
     """``python -m experiments.forecast``: see the module docstring."""
 
+    long_results = ("per_step",)  # H numbers per forecaster: the table shows a few
+
     name = "forecast"
     Config = configs_lib.Config
     presets = configs_lib.PRESETS

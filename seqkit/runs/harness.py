@@ -110,6 +110,9 @@ class Experiment:
         """Text printed before the final JSON line (a table), or None."""
         return None
 
+    # Result keys too long for the final JSON line (still in results.json).
+    long_results = ()
+
     def act(self, train_dir, inputs, overrides):
         """The ``action`` on a finished run: ``inputs`` (a list of strings) through the
         model in ``train_dir`` (``runs.load_saved_model``); ``overrides`` are the other
@@ -684,5 +687,7 @@ def main(experiment, argv=None):
     text = experiment.report(results)
     if text:
         print(text)
-    print(files.dumps(results), flush=True)
+    line = {k: ("see results.json" if k in experiment.long_results else v)
+            for k, v in results.items()}
+    print(files.dumps(line), flush=True)
     return results

@@ -322,7 +322,11 @@ def test_main_with_flags_on_a_csv_writes_json_plot_and_export(tmp_path):
     assert "floor_mse" not in results                       # only the synthetic data have one
     assert any(line.startswith("model ") for line in lines[:-1])   # the table
     with open(workdir / "results.json") as handle:
-        assert json.load(handle)["test_mse"] == pytest.approx(results["test_mse"])
+        written = json.load(handle)
+    assert written["test_mse"] == pytest.approx(results["test_mse"])
+    # The per-step lists (H numbers per forecaster) stay in results.json only.
+    assert results["per_step"] == "see results.json"
+    assert len(written["per_step"]["model"]["mse"]) == 12
     with open(workdir / "flags.json") as handle:
         flags_json = json.load(handle)
     assert flags_json["dataset"] == "csv" and flags_json["targets"] == ["a", "b"]
