@@ -184,6 +184,7 @@ class TranslateExperiment(runs.Experiment):
     preset_help = "Default: default on the built-in pair, data on your data."
     default_train_dir = "runs/translate"
     monitor, mode, throughput_unit = "bleu", "max", "sentences"
+    tie_break = "chrf"  # BLEU-4 is 0 at every epoch on references under 4 tokens
 
     def default_preset(self, overrides):
         return configs.default_preset(overrides)

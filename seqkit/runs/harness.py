@@ -37,6 +37,10 @@ class Experiment:
         default_train_dir: the ``--train_dir`` default (``"runs/lm"``).
         monitor: the key of ``evaluate(run, "valid")`` that picks the best epoch.
         mode: ``"min"`` or ``"max"``: which ``monitor`` value is better.
+        tie_break: another key of ``evaluate(run, "valid")`` (same ``mode``)
+            that decides between epochs whose ``monitor`` values are equal
+            (translation: chrF, for BLEU-4 is 0 at every epoch when the
+            references are shorter than 4 tokens); None: the earlier epoch.
         throughput_unit: the count ``train_epoch`` returns under this key
             (``"tokens"``, ``"windows"``); results get ``<unit>_per_second``.
         action: the name of a string Config field (``"predict"``) that, when
@@ -54,6 +58,7 @@ class Experiment:
     default_train_dir = "runs/experiment"
     monitor = "loss"
     mode = "min"
+    tie_break = None
     throughput_unit = "examples"
     action = None
     empty_inputs = "error"
@@ -404,6 +409,9 @@ def _run(experiment, config, train_dir, preset, data, fingerprint, strategy, chi
     # Plain variables (the same on every worker): the harness's own state.
     sign = 1.0 if experiment.mode == "min" else -1.0
     best_value = tf.Variable(np.inf, dtype=tf.float64, trainable=False, name="best_value")
+    # The tie-break value of the best epoch (checkpoints written before it existed
+    # restore it as inf, the worst: expect_partial).
+    best_tie = tf.Variable(np.inf, dtype=tf.float64, trainable=False, name="best_tie")
     best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_epoch")
     wait = tf.Variable(0, dtype=tf.int64, trainable=False, name="wait")
     stopped = tf.Variable(False, trainable=False, name="stopped")
@@ -415,8 +423,8 @@ def _run(experiment, config, train_dir, preset, data, fingerprint, strategy, chi
     # dropout masks than an uninterrupted one. "model_variables" is also what
     # seqkit.export.language_model.export_checkpoint reads.
     model_variables, optimizer_variables = list(model.variables), list(optimizer.variables)
-    state = dict(epoch=epoch, best_value=best_value, best_epoch=best_epoch, wait=wait,
-                 stopped=stopped)
+    state = dict(epoch=epoch, best_value=best_value, best_tie=best_tie,
+                 best_epoch=best_epoch, wait=wait, stopped=stopped)
     checkpoint = tf.train.Checkpoint(model_variables=model_variables,
                                      optimizer_variables=optimizer_variables,
                                      best_weights=best_weights, **state)
@@ -462,9 +470,13 @@ def _run(experiment, config, train_dir, preset, data, fingerprint, strategy, chi
                 f"The validation {experiment.monitor} became nan at epoch {number}; stopping. "
                 f"The last good checkpoint is in {run_.checkpoint_dir!r}. Try a lower "
                 f"--learning_rate.")
-        improved = sign * value < float(best_value.numpy())
+        tie = float(valid[experiment.tie_break]) if experiment.tie_break else 0.0
+        improved = sign * value < float(best_value.numpy()) or (
+            experiment.tie_break is not None and sign * value == float(best_value.numpy())
+            and sign * tie < float(best_tie.numpy()))
         if improved:
             best_value.assign(sign * value)
+            best_tie.assign(sign * tie)
             best_epoch.assign(number)
             wait.assign(0)
             for copy, weight in zip(best_weights, model.weights):

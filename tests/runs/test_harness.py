@@ -387,3 +387,25 @@ def test_precision_flag_is_an_enum_recorded_in_flags_and_resumable():
     assert spec.choices == ("float32", "mixed_bfloat16") and spec.resumable
     with pytest.raises(runs.UsageError, match="--precision: expected one of"):
         config_lib.check_field(spec, "float16")
+
+
+class ToyWithTies(Toy):
+    """The monitored value is the same every epoch (like BLEU-4 on references of
+    fewer than 4 tokens); the tie-break grows with the epoch."""
+
+    monitor, mode, tie_break = "flat", "max", "tie"
+
+    def evaluate(self, run, split):
+        metrics = super().evaluate(run, split)
+        return {**metrics, "flat": 0.0, "tie": float(run.optimizer.iterations.numpy())}
+
+
+def test_equal_monitor_values_are_decided_by_the_tie_break(tmp_path):
+    results = runs.run(ToyWithTies(), Config(epochs=3, progress=False), str(tmp_path / "t"))
+    assert results["best_epoch"] == 3
+    # Without a tie-break the first of equal epochs stays the best.
+    class NoTieBreak(ToyWithTies):
+        tie_break = None
+
+    results = runs.run(NoTieBreak(), Config(epochs=3, progress=False), str(tmp_path / "n"))
+    assert results["best_epoch"] == 1
