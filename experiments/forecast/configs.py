@@ -153,6 +153,14 @@ PRESETS = {
 CONFIGS = PRESETS  # the older name
 
 
+def resolved_instance_norm(config) -> str:
+    """``--instance_norm=auto`` is ``last`` on a CSV (real series drift out of their
+    training range) and ``none`` on the built-in and ETT data; other values as given."""
+    if config.instance_norm != "auto":
+        return config.instance_norm
+    return "last" if config.dataset == "csv" or config.csv else "none"
+
+
 def get_config(name: str = "default") -> Config:
     """The named ``Config`` (``"default"``, ``"etth1"`` or ``"test"``)."""
     if name not in PRESETS:
@@ -174,8 +182,7 @@ def validate(config: Config) -> Config:
             raise error(f"--csv and --dataset: expected one data source, got "
                         f"--csv={config.csv!r} and --dataset={config.dataset!r}")
         config = config.replace(dataset="csv")
-    if config.instance_norm == "auto":
-        config = config.replace(instance_norm="last" if config.dataset == "csv" else "none")
+    config = config.replace(instance_norm=resolved_instance_norm(config))
     if config.dataset == "csv" and not config.csv:
         raise error("--csv: expected a CSV file path with --dataset=csv, got none")
     if config.dataset in ETT_DATASETS and not config.data_dir:

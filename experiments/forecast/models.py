@@ -4,14 +4,9 @@ that ``forecaster.keras`` loads in any process that has run ``import seqkit``).
 """
 from __future__ import annotations
 
+from experiments.forecast.configs import resolved_instance_norm
 from seqkit.forecaster import INSTANCE_NORMS, Forecaster  # noqa: F401
 
-
-def resolved_instance_norm(config) -> str:
-    """``--instance_norm=auto`` is ``last`` on a CSV and ``none`` on the built-in data."""
-    if config.instance_norm != "auto":
-        return config.instance_norm
-    return "last" if config.dataset == "csv" or config.csv else "none"
 
 
 def build_model(config, num_inputs, target_channels, num_future=0):
