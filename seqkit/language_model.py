@@ -32,6 +32,32 @@ from seqkit import builders, layers
 from seqkit.layers import base
 
 
+class TiedOutput(keras.layers.Layer):
+    """``logits = h · Eᵀ + b``: the output projection of tied embeddings, in float32.
+
+    ``read_weights()`` returns the embedding matrix E [vocab, d] and the bias b
+    [vocab] of the model that owns them (the layer owns no weights, so the
+    model's variables, and its checkpoints, stay as they were). Like Keras's
+    rule for a model's last layer, it computes in float32 under any policy: as
+    a float32 layer it reads E in float32 even inside a bfloat16 model, where
+    ``E`` read in the model's own ``call`` is rounded to bfloat16 (the untied
+    softmax layer in bfloat16 cost 16% perplexity on PTB-small, BUILD_NOTES.md).
+
+    Example:
+        >>> out = TiedOutput(lambda: (embedding.embeddings, bias))   # doctest: +SKIP
+        >>> logits = out(hidden)          # [..., d] -> [..., vocab] float32
+    """
+
+    def __init__(self, read_weights, **kwargs):
+        kwargs["dtype"] = "float32"
+        super().__init__(**kwargs)
+        self._read_weights = read_weights
+
+    def call(self, hidden):
+        embeddings, bias = self._read_weights()
+        return ops.matmul(hidden, ops.transpose(embeddings)) + bias
+
+
 @keras.saving.register_keras_serializable(package=base.PACKAGE)
 class LanguageModel(keras.Model):
     """Embedding → stacked seqkit RNN → softmax, with the state passed explicitly.
@@ -135,6 +161,8 @@ class LanguageModel(keras.Model):
             self.output_bias = self.add_weight(
                 shape=(self.vocab_size,), initializer="zeros", name="softmax_bias"
             )
+            self.output_layer = TiedOutput(
+                lambda: (self.embedding.embeddings, self.output_bias), name="softmax")
 
     # -- state ---------------------------------------------------------------
     def initial_state(self, batch_size):
@@ -155,10 +183,7 @@ class LanguageModel(keras.Model):
         tokens, states = inputs
         embedded = self.input_dropout(self.embedding(tokens), training=training)
         outputs, *new_states = self.rnn(embedded, initial_state=list(states), training=training)
-        if self.tie_embeddings:
-            logits = ops.matmul(outputs, ops.transpose(self.embedding.embeddings)) + self.output_bias
-        else:
-            logits = self.output_layer(outputs)
+        logits = self.output_layer(outputs)  # float32 (Dense or TiedOutput)
         # float32 logits and states under a mixed policy: the softmax and the loss
         # in float32 (Keras's mixed-precision guide), and the state a step returns
         # has the dtype of the state it took (initial_state), so a tf.function
@@ -243,4 +268,4 @@ def sample(model, vocab, prompt_tokens, num_tokens, temperature=1.0, seed=0):
     return vocab.decode(generated)
 
 
-__all__ = ["LanguageModel", "token_losses", "perplexity", "sample"]
+__all__ = ["LanguageModel", "TiedOutput", "token_losses", "perplexity", "sample"]

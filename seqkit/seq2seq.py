@@ -58,6 +58,7 @@ import tensorflow as tf
 
 from seqkit import builders, layers
 from seqkit.layers import base
+from seqkit.language_model import TiedOutput
 
 ATTENTIONS = ("none", "luong", "bahdanau")
 PAD_ID = 0
@@ -187,10 +188,14 @@ class Seq2Seq(keras.Model):
         if self.tie_embeddings:
             self.output_bias = self.add_weight(shape=(self.target_vocab_size,),
                                                initializer="zeros", name="output_bias")
-            self.output_layer = None
+            self.output_layer = TiedOutput(
+                lambda: (self.target_embedding.embeddings, self.output_bias), name="output")
         else:
+            # float32 under any policy, as a model's last layer should be (the
+            # language model's softmax layer in bfloat16 cost 16% perplexity).
             self.output_layer = keras.layers.Dense(self.target_vocab_size,
-                                                   kernel_initializer=init(), name="output")
+                                                   kernel_initializer=init(), name="output",
+                                                   dtype="float32")
 
     # -- building ------------------------------------------------------------
     def build(self, input_shape=None):
@@ -287,10 +292,7 @@ class Seq2Seq(keras.Model):
 
     def _logits(self, readout, training):
         readout = self.output_dropout(readout, training=training)
-        if self.tie_embeddings:
-            return tf.matmul(readout, self.target_embedding.embeddings,
-                             transpose_b=True) + self.output_bias
-        return self.output_layer(readout)
+        return self.output_layer(readout)  # float32: Dense, or TiedOutput when tied
 
     def _top_output(self, states):
         """The top decoder layer's output h (its first state)."""

@@ -124,3 +124,68 @@ def test_xla_and_plain_exports_serve_the_same_outputs(exports):
     for name, path in metadata.items():
         with open(path) as handle:
             assert json.load(handle)["step_jit_compile"] is (name == "xla")
+
+
+@pytest.mark.parametrize("vocab_size", [1, 7, 20, 10001])
+def test_sample_token_inverts_the_cdf_exactly(vocab_size):
+    # Each uniform u must give the token i with cdf[i-1] <= u < cdf[i] (the CDF
+    # in float64 by NumPy), so a grid of n uniforms gives token i n * p_i times
+    # to within a point at each end.
+    rng = np.random.default_rng(vocab_size)
+    logits = rng.normal(scale=3.0, size=(1, vocab_size)).astype("float32")
+    logits[0, rng.integers(vocab_size)] = -80.0  # a token of (almost) no mass
+    temperature = 1.7
+    n = 3000
+    grid = ((np.arange(n) + 0.5) / n).astype("float32")
+
+    def sample_all(uniforms):
+        return tf.map_fn(lambda u: lm_export.sample_token(tf.constant(logits), u,
+                                                          tf.constant(temperature))[0],
+                         uniforms, fn_output_signature=tf.int32)
+
+    tokens = tf.function(sample_all, autograph=False)(tf.constant(grid)).numpy()
+    probs = np.asarray(tf.nn.softmax(logits[0] / temperature), np.float64)
+    expected = np.searchsorted(np.cumsum(probs) / probs.sum(), grid.astype(np.float64),
+                               side="right")
+    # Away from a CDF step (float32 rounding there) the token is NumPy's.
+    steps = np.cumsum(probs) / probs.sum()
+    near = np.min(np.abs(grid[:, None] - steps[None, :]), axis=1) < 1e-5
+    assert np.array_equal(tokens[~near], expected[~near])
+    assert np.all(np.abs(tokens[near] - expected[near]) <= 1)
+    counts = np.bincount(tokens, minlength=vocab_size)
+    assert np.all(np.abs(counts - n * probs) <= 2.0)
+    # Under XLA the same ops give the same tokens.
+    compiled = tf.function(sample_all, autograph=False, jit_compile=True)
+    assert np.array_equal(compiled(tf.constant(grid[::7])).numpy(), tokens[::7])
+
+
+def test_generate_equals_a_token_by_token_loop_across_chunks(exports):
+    # The chunked, compiled loop against the plainest reading of the doc: the
+    # prompt through the Keras model, then per token sample_token with the
+    # chunk's uniforms and the model on that one token.
+    model, loaded = exports
+    chunk = lm_export.GENERATE_CHUNK
+    num_tokens, seed, temperature = chunk + 9, 11, 1.3
+    prompt = ["the", "cat"]
+    vocab = text_data.Vocabulary(WORDS)
+    logits, states = model((tf.constant([[vocab.id_of(w) for w in prompt]]),
+                            model.initial_state(1)), training=False)
+    last, expected = logits[:, -1], []
+    for position in range(num_tokens):
+        uniforms = tf.random.stateless_uniform([chunk], seed=[seed, position // chunk])
+        token = lm_export.sample_token(last, uniforms[position % chunk], temperature)
+        expected.append(int(token[0]))
+        logits, states = model((token[:, None], states), training=False)
+        last = logits[:, -1]
+    for name, module in loaded.items():
+        served = module.signatures["generate"](
+            prompt=tf.constant(" ".join(prompt)), num_tokens=tf.constant(num_tokens),
+            temperature=tf.constant(temperature), seed=tf.constant(seed))
+        assert served["token_ids"].numpy().tolist() == expected, name
+        # A shorter request is a prefix of a longer one (the uniforms are keyed
+        # on the chunk, not on the request's length).
+        shorter = module.signatures["generate"](
+            prompt=tf.constant(" ".join(prompt)), num_tokens=tf.constant(chunk - 1),
+            temperature=tf.constant(temperature), seed=tf.constant(seed))
+        assert shorter["token_ids"].numpy().tolist() == expected[:chunk - 1], name
+    assert len(set(expected)) > 3  # not a model stuck on one token

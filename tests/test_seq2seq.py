@@ -132,11 +132,40 @@ def test_reverse_source_reverses_the_valid_tokens():
 
 def test_tied_embeddings_project_with_the_target_embedding():
     model = make("gru", "luong", tie_embeddings=True)
-    assert model.output_layer is None
+    assert not model.output_layer.weights  # the projection owns no weights
     readout = tf.random.normal((2, 6))
     expected = readout @ tf.transpose(model.target_embedding.embeddings) + model.output_bias
     np.testing.assert_allclose(model._logits(readout, False).numpy(), expected.numpy(),
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("tie", [False, True], ids=["untied", "tied"])
+def test_output_projection_is_float32_under_mixed_bfloat16(tie):
+    # Keras's rule for the last layer: the logits come from float32 weights and
+    # a float32 matmul of the (bfloat16) readout, not from bfloat16 copies.
+    from seqkit import runs
+
+    with runs.precision_policy("mixed_bfloat16"):
+        model = make("gru", "luong", tie_embeddings=tie)
+        assert model.output_layer.compute_dtype == "float32"
+        readout = tf.cast(tf.random.stateless_normal((3, 6 if tie else 8), seed=[1, 2]),
+                          tf.bfloat16)
+        logits = model._logits(readout, False)
+    assert logits.dtype == tf.float32
+    if tie:
+        weights, bias = model.target_embedding.embeddings, model.output_bias
+        weights = tf.transpose(weights)
+    else:
+        weights, bias = model.output_layer.kernel, model.output_layer.bias
+    inputs = tf.cast(readout, tf.float64)
+    expected = inputs @ tf.cast(weights, tf.float64) + tf.cast(bias, tf.float64)
+    np.testing.assert_allclose(logits.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+    # What a projection with bfloat16 weights would give fails that comparison.
+    rounded = tf.cast(tf.cast(weights, tf.bfloat16), tf.float64)
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose((inputs @ rounded).numpy(),
+                                   (inputs @ tf.cast(weights, tf.float64)).numpy(),
+                                   rtol=1e-5, atol=1e-5)
 
 
 def _sequence_log_prob(model, source, tokens):

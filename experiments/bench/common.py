@@ -11,8 +11,17 @@ import time
 import numpy as np
 
 
-def interleaved_times(functions, repeats=10, warmup=2):
-    """name -> list of seconds, timing each zero-argument callable ``repeats`` times."""
+def interleaved_times(functions, repeats=10, warmup=2, calls=1):
+    """name -> list of seconds per call, timing each zero-argument callable in turn.
+
+    Each of the ``repeats`` rounds times every callable once, in order, so a
+    change of load hits all of them alike. With ``calls`` > 1 a round times
+    that many consecutive calls of one callable and records their mean: for
+    sub-millisecond calls this measures the steady state a server sees (the
+    weights still in cache from the previous call) instead of one cold call
+    after another model's weights went through the cache, and averages over
+    the timer's resolution.
+    """
     for function in functions.values():
         for _ in range(warmup):
             function()
@@ -20,8 +29,9 @@ def interleaved_times(functions, repeats=10, warmup=2):
     for _ in range(repeats):
         for name, function in functions.items():
             start = time.perf_counter()
-            function()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(calls):
+                function()
+            times[name].append((time.perf_counter() - start) / calls)
     return times
 
 

@@ -9,12 +9,16 @@ run is needed. The model is exported with
 (``experiments.bench.common.interleaved_times``) and medians are reported.
 
 * ``step`` latency at batch 1 (milliseconds per call, one token and the state
-  in, logits and the new state out, result fetched to the host):
+  in, logits and the new state out, result fetched to the host; each round
+  times ``STEP_CALLS`` consecutive calls of one path and records the mean):
   - ``saved_model``: ``loaded.signatures["step"](tokens=..., state_0=..., ...)``;
   - ``saved_model_function``: ``loaded.step(tokens, state_0, ...)``, the loaded
     ``tf.function`` (positional arguments, no signature wrapper);
   - ``keras_eager``: ``model((tokens, states))`` called eagerly;
-  - ``keras_function``: the same call inside a ``tf.function``.
+  - ``keras_function``: the same call inside a ``tf.function``;
+  - ``empty_signature``: a SavedModel signature with ``step``'s inputs and
+    outputs that computes nothing, TensorFlow's own cost of such a call (the
+    floor under ``step``).
   The three compiled paths are interleaved; eager Keras is timed in a block of
   its own right after them (see the comment in ``run``).
 * ``generate`` throughput (generated tokens per second, a 3-token prompt,
@@ -44,6 +48,11 @@ from experiments.bench import common
 FULL = {"vocab_size": 10000, "num_layers": 2, "hidden_size": 200, "generate_tokens": 200}
 QUICK = {"vocab_size": 500, "num_layers": 2, "hidden_size": 32, "generate_tokens": 20}
 PROMPT = ["w1", "w2", "w3"]
+# Consecutive `step` calls per timed round: a server's steady state. With one
+# call per round, each right after the other paths' calls (each with its own
+# copy of the 8 MB softmax matrix), the same export measured 1.55 ms instead
+# of 0.6 ms in this process, an artefact of the interleaving, not of serving.
+STEP_CALLS = 50
 
 
 def _vocabulary(size):
@@ -51,6 +60,29 @@ def _vocabulary(size):
 
     return text_data.Vocabulary([text_data.UNK, text_data.EOS] +
                                 [f"w{i}" for i in range(size - 2)])
+
+
+def _save_empty_step(loaded, path):
+    """A SavedModel whose ``step`` signature has the LM's inputs and outputs and no math.
+
+    Timed beside the real ``step``, it measures what TensorFlow itself charges
+    for a signature call with these tensors (binding, dispatch, the executor,
+    the host copy): the floor under any export's ``step``.
+    """
+    import tensorflow as tf
+
+    specs = loaded.signatures["step"].structured_input_signature[1]
+    names = sorted(specs, key=lambda name: (name != "tokens", name))
+
+    class Empty(tf.Module):
+        @tf.function(input_signature=[specs[name] for name in names], autograph=False)
+        def step(self, *values):
+            outputs = dict(zip(names, values))
+            outputs["logits"] = tf.cast(outputs.pop("tokens"), tf.float32)
+            return outputs
+
+    module = Empty()
+    tf.saved_model.save(module, path, signatures={"step": module.step.get_concrete_function()})
 
 
 def run(repeats=10, quick=False, seed=0):
@@ -77,6 +109,10 @@ def run(repeats=10, quick=False, seed=0):
         loaded = tf.saved_model.load(path)
         load_seconds = time.perf_counter() - start
 
+        empty_path = os.path.join(folder, "empty")
+        _save_empty_step(loaded, empty_path)
+        empty_step = tf.saved_model.load(empty_path).signatures["step"]
+
         token = tf.constant([vocab.id_of("w1")], tf.int32)  # [batch=1]
         column = token[:, None]  # [batch=1, time=1], what the Keras model takes
         states = model.initial_state(1)
@@ -89,13 +125,15 @@ def run(repeats=10, quick=False, seed=0):
             "saved_model": lambda: served_step(tokens=token, **served_states)["logits"].numpy(),
             "saved_model_function": lambda: loaded.step(token, *states)["logits"].numpy(),
             "keras_function": lambda: compiled(column, states)[0].numpy(),
-        }, repeats=repeats)
+            "empty_signature": lambda: empty_step(tokens=token,
+                                                  **served_states)["logits"].numpy(),
+        }, repeats=repeats, calls=STEP_CALLS)
         # Eager Keras gets its own block: interleaved, each of its slow calls
         # made the next compiled call several times slower (0.65 -> 3.1 ms for
         # the tf.function, measured on 2 cores), which would flatter eager.
         step_times.update(common.interleaved_times({
             "keras_eager": lambda: np.asarray(model((column, states))[0]),
-        }, repeats=repeats))
+        }, repeats=repeats, calls=max(1, STEP_CALLS // 10)))
 
         count = setting["generate_tokens"]
         served_generate = loaded.signatures["generate"]
@@ -132,6 +170,9 @@ def run(repeats=10, quick=False, seed=0):
         step_ms["keras_eager"] / step_ms["saved_model"], 2)
     row["step_keras_function_over_saved_model"] = round(
         step_ms["keras_function"] / step_ms["saved_model"], 2)
+    # What the model's math and the checks add to TensorFlow's fixed cost.
+    row["step_ms_over_empty_signature"] = round(
+        step_ms["saved_model"] - step_ms["empty_signature"], 3)
     row["generate_saved_model_over_keras_sample"] = round(
         tokens_per_second["saved_model"] / tokens_per_second["keras_sample"], 2)
     return [row]
@@ -151,6 +192,7 @@ def format_table(rows):
             f"  keras eager / saved step {r['step_keras_eager_over_saved_model']:.2f}x, "
             f"tf.function / saved step {r['step_keras_function_over_saved_model']:.2f}x, "
             f"saved / sample generate {r['generate_saved_model_over_keras_sample']:.2f}x; "
+            f"an empty signature with step's tensors {r['step_ms_empty_signature']:.3f} ms; "
             f"{r['generate_tokens']} tokens per generate; export {r['export_seconds']:.1f} s, "
             f"load {r['load_seconds']:.1f} s")
     return "\n".join(lines)

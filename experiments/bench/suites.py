@@ -1,7 +1,6 @@
 """The benchmark suites behind ``python -m experiments.bench`` (see ``__main__.py``)."""
 
 import importlib
-import importlib.util
 import os
 import platform
 
@@ -16,31 +15,18 @@ def module_name(suite):
     return f"experiments.bench.{suite}"
 
 
-def available(suite):
-    """Whether the suite's module exists (a suite may be registered before it is written)."""
-    return importlib.util.find_spec(module_name(suite)) is not None
-
-
 def default_suites():
-    """Every registered suite whose module exists: ``--suite``'s default."""
-    return [name for name in SUITES if available(name)]
+    """Every registered suite: ``--suite``'s default."""
+    return list(SUITES)
 
 
 def check_suites(suites):
-    """Raise a ValueError naming an unknown suite, or a registered one whose module is
-    missing."""
+    """Raise a ValueError naming an unknown suite."""
     unknown = sorted(set(suites) - set(SUITES))
     if unknown:
         raise ValueError(
             f"Received an invalid value for argument `suite`, expected names from "
             f"{list(SUITES)}, got {unknown}."
-        )
-    missing = [name for name in SUITES if name in suites and not available(name)]
-    if missing:
-        files = ", ".join(module_name(m).replace(".", "/") + ".py" for m in missing)
-        raise ValueError(
-            f"Received an invalid value for argument `suite`: {missing} not available yet "
-            f"({files} not found); expected names from {default_suites()}."
         )
 
 

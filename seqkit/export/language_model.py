@@ -37,9 +37,11 @@ built from the ``assets/vocab.txt`` asset (unknown tokens become ``<unk>``; a
 vocabulary without ``<unk>`` refuses them, naming them), and an empty prompt
 starts from token id 0 (as ``sample`` does). The prompt sets the state, then
 each of ``num_tokens`` tokens is drawn from ``softmax(logits / temperature)``
-with ``tf.random.stateless_categorical`` seeded by ``(seed, position)`` (the
-same seed gives the same text) and fed back; ``temperature`` 0 takes the most
-likely token. ``text`` is the continuation only, rendered as
+by ``sample_token`` (the inverse of its CDF at a uniform number; token k's
+uniform is entry ``k % GENERATE_CHUNK`` of
+``tf.random.stateless_uniform([GENERATE_CHUNK], seed=(seed, k // GENERATE_CHUNK))``,
+so the same seed gives the same text, and a shorter request the first tokens
+of a longer one) and fed back; ``temperature`` 0 takes the most likely token. ``text`` is the continuation only, rendered as
 ``seqkit.data.text.detokenize(tokens, level)`` renders it (tested equal):
 joined by " " at word level (``<eos>`` stays literal, a visible sentence mark on
 one line), or by "" at char level, where ``<eos>`` becomes a line break.
@@ -92,6 +94,8 @@ VOCAB_FILE = "vocab.txt"
 METADATA_FILE = "metadata.json"
 SIGNATURES = ("score", "initial_state", "step", "generate", "metadata")
 FORMAT = "seqkit.language_model/1"
+# Tokens per compiled round of ``generate`` (see ``LanguageModelModule._generate``).
+GENERATE_CHUNK = 128
 
 
 def _spec_text(spec):
@@ -162,7 +166,6 @@ def one_token_step(model):
     stack of Elman, LSTM or GRU layers: other models (Clockwork, whose step
     depends on the time index, or any other Keras model) keep the model path.
     """
-    from keras import ops
 
     from seqkit import builders
     from seqkit.language_model import LanguageModel
@@ -194,14 +197,40 @@ def one_token_step(model):
             cell.reset_recurrent_dropout_mask()
             new_states.extend(tf.cast(s, tf.float32) for s in layer_states)
             start += count
-        if model.tie_embeddings:  # as LanguageModel.call writes it
-            logits = ops.matmul(hidden, ops.transpose(model.embedding.embeddings)) + (
-                model.output_bias)
-        else:
-            logits = model.output_layer(hidden)
+        logits = model.output_layer(hidden)
         return tf.cast(logits, tf.float32), new_states
 
     return step
+
+
+def sample_token(logits, uniform, temperature):
+    """One token id drawn from ``softmax(logits / temperature)``, by inverting its CDF at ``uniform``.
+
+    ``logits`` float32 [1, V] (V static), ``uniform`` a float32 scalar in
+    [0, 1), ``temperature`` > 0; returns int32 [1]. Token i is chosen when
+    ``cdf[i-1] <= uniform * cdf[V-1] < cdf[i]``, so a uniform ``uniform`` gives
+    token i with probability ``p_i`` exactly (tested on a grid of uniforms).
+    The CDF is built in two levels, row sums of a [ceil(V / w), w] table with
+    w = ceil(sqrt(V)) and then the one row the target falls in: under XLA a
+    cumulative sum costs the square of its length (a reduce-window), and
+    10,000 words squared is 10^8 additions per token, 100 squared is 10^4.
+    The same ops run in the plain graph and under XLA, so both draw the same
+    token for a uniform (up to a float rounding at a CDF step).
+    """
+    vocab_size = int(logits.shape[-1])
+    width = int(np.ceil(np.sqrt(vocab_size)))
+    rows = -(-vocab_size // width)
+    probs = tf.nn.softmax(logits[0] / temperature)
+    table = tf.reshape(tf.pad(probs, [[0, rows * width - vocab_size]]), [rows, width])
+    row_sums = tf.reduce_sum(table, axis=1)
+    row_starts = tf.cumsum(row_sums, exclusive=True)
+    target = uniform * tf.reduce_sum(row_sums)
+    # The last row that starts at or before the target (rows of no mass that
+    # start at the same point come earlier and are passed over).
+    row = tf.maximum(tf.reduce_sum(tf.cast(row_starts <= target, tf.int32)) - 1, 0)
+    ends = row_starts[row] + tf.cumsum(table[row])
+    column = tf.minimum(tf.reduce_sum(tf.cast(ends <= target, tf.int32)), width - 1)
+    return tf.minimum(row * width + column, vocab_size - 1)[None]
 
 
 def _compiles(run_one, state_sizes):
@@ -253,15 +282,39 @@ class LanguageModelModule(tf.Module):
         # layer) into one kernel: at batch 1 the graph's per-op overhead and the
         # 10,000-wide matrix-vector product of the softmax layer dominate, and
         # XLA's code for both measured faster (BUILD_NOTES.md). The checks stay
-        # outside (XLA has no string ops). ``generate`` keeps the plain graph
-        # inside its loop: there one XLA launch per token measured slower, and
-        # XLA's sampler would draw other numbers than the graph's.
+        # outside (XLA has no string ops, and its Assert is a no-op).
+        # ``generate`` compiles whole chunks of tokens the same way.
         self.jit_compile = bool(jit_compile) and fast is not None and _compiles(
             run_one, [int(size) for size in model.state_sizes])
         compiled = tf.function(run_one, jit_compile=self.jit_compile, autograph=False)
         # Closures, not attributes: tf.Module would save a tf.function attribute.
         self._run_one_compiled = lambda tokens, states: compiled(tokens, list(states))
         self._run_one = run_one
+
+        def generate_chunk(last, states, uniforms, temperature, count):
+            """``count`` (<= GENERATE_CHUNK) tokens from ``last`` [1, V] logits and ``states``.
+
+            Returns the ids (int32 [GENERATE_CHUNK], zeros past ``count``), the
+            logits after the last one and the states: the last token is fed
+            once more, as ``seqkit.language_model.sample`` does, and that call
+            sets the next chunk off.
+            """
+            def body(i, last, states, ids):
+                token = tf.cond(  # temperature 0 takes the most likely token
+                    temperature > 0, lambda: sample_token(last, uniforms[i], temperature),
+                    lambda: tf.argmax(last, axis=-1, output_type=tf.int32))
+                ids = tf.tensor_scatter_nd_update(ids, [[i]], token)
+                logits, new_states = run_one(token, states)
+                return i + 1, logits, list(new_states), ids
+
+            _, last, states, ids = tf.while_loop(
+                lambda i, *_: i < count, body,
+                (tf.constant(0), last, list(states), tf.zeros([GENERATE_CHUNK], tf.int32)))
+            return ids, last, states
+
+        chunk = tf.function(generate_chunk, jit_compile=self.jit_compile, autograph=False)
+        self._generate_chunk = lambda last, states, uniforms, temperature, count: chunk(
+            last, list(states), uniforms, temperature, count)
         self._vocab_size = len(vocab)
         self._level = level
         self._state_sizes = [int(size) for size in model.state_sizes]
@@ -421,35 +474,25 @@ class LanguageModelModule(tf.Module):
             checks, [prompt, num_tokens, temperature, seed])
 
         logits, states = self._run(self._tokenize(prompt)[None, :], self._zero_states(1))
+        # The tokens come in chunks of GENERATE_CHUNK, each one call of
+        # ``_generate_chunk`` (XLA-compiled with ``step``): one launch per
+        # token cost more than the token's arithmetic, one per chunk does not.
+        # The chunk's uniforms are drawn here, outside XLA, keyed on
+        # (seed, chunk): XLA's random ops need not draw the graph's numbers,
+        # and this way the compiled and the plain export sample the same text.
+        chunks = (num_tokens + GENERATE_CHUNK - 1) // GENERATE_CHUNK
 
-        def sampled(last, position):
-            # Stateless sampling keyed on (seed, position): the same seed gives the
-            # same text in every process, independent of any global RNG state.
-            return tf.random.stateless_categorical(
-                last / temperature, 1, seed=tf.stack([seed, position]), dtype=tf.int32)[:, 0]
+        def body(chunk, last, states, chosen):
+            count = tf.minimum(num_tokens - chunk * GENERATE_CHUNK, GENERATE_CHUNK)
+            uniforms = tf.random.stateless_uniform([GENERATE_CHUNK], seed=tf.stack([seed, chunk]))
+            ids, last, states = self._generate_chunk(last, states, uniforms, temperature, count)
+            return chunk + 1, last, states, chosen.write(chunk, ids)
 
-        def most_likely(last, position):
-            del position
-            return tf.argmax(last, axis=-1, output_type=tf.int32)
-
-        def loop(choose):
-            def body(position, last, states, chosen):
-                # The last round feeds its token once more than needed, as `sample`
-                # does: one model call in num_tokens, cheaper than a tf.cond per step.
-                token = choose(last, position)  # [1]
-                chosen = chosen.write(position, token[0])
-                logits, new_states = self._run_one(token, states)
-                return position + 1, logits, new_states, chosen
-
-            _, _, _, chosen = tf.while_loop(
-                lambda position, *_: position < num_tokens, body,
-                (tf.constant(0), logits[:, -1], states,
-                 tf.TensorArray(tf.int32, size=num_tokens, element_shape=[])))
-            return chosen.stack()
-
-        # One tf.cond around the loop, not one per token: temperature is fixed.
-        token_ids = tf.cond(temperature > 0, lambda: loop(sampled),
-                            lambda: loop(most_likely))
+        _, _, _, chosen = tf.while_loop(
+            lambda chunk, *_: chunk < chunks, body,
+            (tf.constant(0), logits[:, -1], states,
+             tf.TensorArray(tf.int32, size=chunks, element_shape=[GENERATE_CHUNK])))
+        token_ids = chosen.concat()[:num_tokens]
         token_ids.set_shape([None])
         tokens = self._id_to_token.lookup(tf.cast(token_ids, tf.int64))
         if self._level == "word":

@@ -346,6 +346,31 @@ def test_mixed_bfloat16_loss_is_float32_and_close_to_float32(data_dir):
     assert losses["mixed_bfloat16"] == pytest.approx(losses["float32"], rel=1e-2)
 
 
+def test_tied_softmax_is_float32_under_mixed_bfloat16():
+    # With --tie_embeddings the projection reads the embedding matrix in float32
+    # (TiedOutput), not the bfloat16 copy the model's own call would read.
+    from seqkit.language_model import LanguageModel
+
+    tokens = tf.constant([[3, 1, 4, 1, 5]])
+    with runs.precision_policy("mixed_bfloat16"):
+        model = LanguageModel(30, cell="lstm", num_layers=1, hidden_size=16,
+                              tie_embeddings=True, init_scale=0.5, seed=1)
+        logits, _ = model((tokens, model.initial_state(1)))
+        # The same hidden states, taken through the layers one by one.
+        hidden, *_ = model.rnn(model.embedding(tokens), initial_state=model.initial_state(1))
+    assert hidden.dtype == tf.bfloat16 and logits.dtype == tf.float32
+    embeddings = tf.cast(model.embedding.embeddings, tf.float64)
+    inputs = tf.cast(hidden, tf.float64)
+    expected = inputs @ tf.transpose(embeddings) + tf.cast(model.output_bias, tf.float64)
+    np.testing.assert_allclose(logits.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+    # What a projection with bfloat16 weights would give fails that comparison.
+    rounded = tf.cast(tf.cast(embeddings, tf.bfloat16), tf.float64)
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose((inputs @ tf.transpose(rounded)).numpy(),
+                                   (inputs @ tf.transpose(embeddings)).numpy(),
+                                   rtol=1e-5, atol=1e-5)
+
+
 def test_use_peepholes_only_with_lstm(data_dir, tmp_path):
     with pytest.raises(runs.UsageError, match="--use_peepholes: only applies to --cell=lstm"):
         train.train_and_evaluate(_tiny(data_dir, cell="gru", use_peepholes=True),
@@ -353,10 +378,6 @@ def test_use_peepholes_only_with_lstm(data_dir, tmp_path):
     assert not tmp_path.joinpath("flags.json").exists()
 
 
-@pytest.mark.skipif(
-    "use_peepholes" not in __import__("inspect").signature(
-        __import__("seqkit.layers", fromlist=["LSTMCell"]).LSTMCell).parameters,
-    reason="seqkit.layers.LSTMCell has no use_peepholes yet")
 def test_use_peepholes_builds_the_peephole_lstm_and_trains(data_dir, tmp_path):
     config = _tiny(data_dir, epochs=1, use_peepholes=True)
     model = train.build_model(config, 20)
