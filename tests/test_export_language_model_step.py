@@ -66,6 +66,38 @@ def test_one_token_step_equals_the_model_over_several_steps(cell, options, compi
         assert getattr(layer.cell, "_recurrent_dropout_mask", None) is None
 
 
+@pytest.mark.parametrize("tie", [False, True], ids=["untied", "tied"])
+def test_a_mixed_bfloat16_model_exports_and_steps_like_the_model(tie, tmp_path):
+    # Trained under --precision=mixed_bfloat16, the model's cells compute in
+    # bfloat16 on float32 weights; the one-token path must read them the same
+    # way (a bare cell.call failed: bfloat16 times float32).
+    from seqkit import runs
+
+    with runs.precision_policy("mixed_bfloat16"):
+        model = _model("lstm", tie_embeddings=tie)
+    assert model.rnn.compute_dtype == "bfloat16"
+    path = lm_export.export_language_model(model, text_data.Vocabulary(WORDS),
+                                           str(tmp_path / "lm"))
+    loaded = tf.saved_model.load(path)
+    rng = np.random.default_rng(2)
+    tokens = tf.constant(rng.integers(0, len(WORDS), size=3), tf.int32)
+    states = [tf.constant(rng.normal(scale=0.5, size=(3, size)).astype("float32"))
+              for size in model.state_sizes]
+    served = loaded.signatures["step"](tokens=tokens,
+                                       **{f"state_{i}": s for i, s in enumerate(states)})
+    expected, expected_states = _reference_step(model, tokens, [np.asarray(s) for s in states])
+    assert served["logits"].dtype == tf.float32
+    # Both paths round to bfloat16 in the cells (8-bit mantissas); XLA may
+    # round at other points than the graph.
+    np.testing.assert_allclose(served["logits"].numpy(), expected, rtol=0.05, atol=0.05)
+    for i, wanted in enumerate(expected_states):
+        np.testing.assert_allclose(served[f"state_{i}"].numpy(), wanted, rtol=0.05, atol=0.05)
+    generated = loaded.signatures["generate"](
+        prompt=tf.constant("the cat"), num_tokens=tf.constant(5),
+        temperature=tf.constant(1.0), seed=tf.constant(1))
+    assert generated["token_ids"].shape == (5,)
+
+
 def test_models_it_cannot_step_keep_the_model_path():
     # Clockwork's step depends on the time index; a plain Keras model has no cells.
     assert lm_export.one_token_step(_model("clockwork", cell_kwargs={"periods": [1, 2]})) is None

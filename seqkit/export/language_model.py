@@ -155,7 +155,7 @@ def one_token_step(model):
 
     The same numbers as ``model((tokens[:, None], states))`` for one token, but
     computed by each cell's own one-step ``call`` (the reference path of
-    ``seqkit.layers``): embedding lookup, then ``h, states = cell.call(x, states)``
+    ``seqkit.layers``): embedding lookup, then ``h, states = cell(x, states)``
     layer by layer, then the softmax layer. A whole-sequence layer call costs a
     ``tf.while_loop``, TensorArrays and transposes around its single step; at
     batch 1 those ops, not the arithmetic, were most of ``step``'s time
@@ -190,8 +190,11 @@ def one_token_step(model):
         for cell, count in zip(cells, counts):
             layer_states = [tf.cast(s, cell.compute_dtype) for s in states[start:start + count]]
             hidden = tf.cast(hidden, cell.compute_dtype)
-            hidden, layer_states = cell.call(hidden, layer_states, training=False)
-            # cell.call caches dropout masks (drawn, unused, when the cell has a
+            # Through the cell's __call__, as Keras's RNN layer steps it: under a
+            # mixed policy that reads the float32 weights in the cell's compute
+            # dtype (a bare cell.call would multiply bfloat16 by float32).
+            hidden, layer_states = cell(hidden, layer_states, training=False)
+            # The cell caches dropout masks (drawn, unused, when it has a
             # dropout rate); the RNN layer clears them after each call, so do we.
             cell.reset_dropout_mask()
             cell.reset_recurrent_dropout_mask()
