@@ -9,8 +9,10 @@ run is needed. The model is exported with
 (``experiments.bench.common.interleaved_times``) and medians are reported.
 
 * ``step`` latency at batch 1 (milliseconds per call, one token and the state
-  in, logits and the new state out, result fetched to the host; each round
-  times ``STEP_CALLS`` consecutive calls of one path and records the mean):
+  in, logits and the new state out, result fetched to the host; each path
+  streams: the next token of a random cycle and the state its last call
+  returned; each round times ``STEP_CALLS`` consecutive calls of one path and
+  records the mean):
   - ``saved_model``: ``loaded.signatures["step"](tokens=..., state_0=..., ...)``;
   - ``saved_model_function``: ``loaded.step(tokens, state_0, ...)``, the loaded
     ``tf.function`` (positional arguments, no signature wrapper);
@@ -22,7 +24,7 @@ run is needed. The model is exported with
   The three compiled paths are interleaved; eager Keras is timed in a block of
   its own right after them (see the comment in ``run``).
 * ``generate`` throughput (generated tokens per second, a 3-token prompt,
-  temperature 1):
+  temperature 1, a new seed every call):
   - ``saved_model``: ``loaded.signatures["generate"]``, the whole loop in the graph;
   - ``keras_sample``: ``seqkit.language_model.sample``, a Python loop of
     eager Keras calls with NumPy sampling.
@@ -85,6 +87,20 @@ def _save_empty_step(loaded, path):
     tf.saved_model.save(module, path, signatures={"step": module.step.get_concrete_function()})
 
 
+def _stream(step, tokens, states):
+    """A zero-argument callable: one ``step(token, states) -> (logits, states)`` call
+    on the next token of ``tokens`` (cycled) and the states the last call returned."""
+    position, carried = [0], [states]
+
+    def call():
+        token = tokens[position[0] % len(tokens)]
+        position[0] += 1
+        logits, carried[0] = step(token, carried[0])
+        np.asarray(logits)
+
+    return call
+
+
 def run(repeats=10, quick=False, seed=0):
     """One dict: the setting, step milliseconds and generate tokens/s of each path."""
     import keras
@@ -113,37 +129,59 @@ def run(repeats=10, quick=False, seed=0):
         _save_empty_step(loaded, empty_path)
         empty_step = tf.saved_model.load(empty_path).signatures["step"]
 
-        token = tf.constant([vocab.id_of("w1")], tf.int32)  # [batch=1]
-        column = token[:, None]  # [batch=1, time=1], what the Keras model takes
-        states = model.initial_state(1)
+        # A client streaming text: each call feeds the next token of a cycle
+        # (ids all over the vocabulary) and the state the previous call
+        # returned. Varied inputs matter: an export that compiled anew for each
+        # input value would look fast on one repeated input.
+        rng = np.random.default_rng(seed)
+        tokens = [tf.constant([int(t)], tf.int32)
+                  for t in rng.integers(0, len(vocab), size=STEP_CALLS + 3)]
         served_step = loaded.signatures["step"]
-        served_states = {f"state_{i}": state for i, state in enumerate(states)}
         compiled = tf.function(lambda tokens, states: model((tokens, states), training=False))
-        # Each callable returns the logits as a NumPy array, so the time covers
+
+        def signature(step):
+            def run(token, states):
+                out = step(tokens=token, **{f"state_{i}": s for i, s in enumerate(states)})
+                return out["logits"], [out[f"state_{i}"] for i in range(len(states))]
+            return run
+
+        def function(token, states):
+            out = loaded.step(token, *states)
+            return out["logits"], [out[f"state_{i}"] for i in range(len(states))]
+
+        def keras_function(token, states):
+            logits, states = compiled(token[:, None], states)
+            return logits, states
+
+        def keras_eager(token, states):
+            logits, states = model((token[:, None], states))
+            return logits, states
+
+        # Each callable fetches the logits as a NumPy array, so the time covers
         # the whole computation and the copy to the host, as a client sees it.
         step_times = common.interleaved_times({
-            "saved_model": lambda: served_step(tokens=token, **served_states)["logits"].numpy(),
-            "saved_model_function": lambda: loaded.step(token, *states)["logits"].numpy(),
-            "keras_function": lambda: compiled(column, states)[0].numpy(),
-            "empty_signature": lambda: empty_step(tokens=token,
-                                                  **served_states)["logits"].numpy(),
+            "saved_model": _stream(signature(served_step), tokens, model.initial_state(1)),
+            "saved_model_function": _stream(function, tokens, model.initial_state(1)),
+            "keras_function": _stream(keras_function, tokens, model.initial_state(1)),
+            "empty_signature": _stream(signature(empty_step), tokens, model.initial_state(1)),
         }, repeats=repeats, calls=STEP_CALLS)
         # Eager Keras gets its own block: interleaved, each of its slow calls
         # made the next compiled call several times slower (0.65 -> 3.1 ms for
         # the tf.function, measured on 2 cores), which would flatter eager.
         step_times.update(common.interleaved_times({
-            "keras_eager": lambda: np.asarray(model((column, states))[0]),
+            "keras_eager": _stream(keras_eager, tokens, model.initial_state(1)),
         }, repeats=repeats, calls=max(1, STEP_CALLS // 10)))
 
         count = setting["generate_tokens"]
         served_generate = loaded.signatures["generate"]
-        arguments = {"prompt": tf.constant(" ".join(PROMPT)), "num_tokens": tf.constant(count),
-                     "temperature": tf.constant(1.0), "seed": tf.constant(seed)}
+        seeds = iter(range(seed, seed + 10**6))  # a new seed every call
         # Fewer repeats: one Python `sample` of 200 tokens takes about a second.
         generate_times = common.interleaved_times({
-            "saved_model": lambda: served_generate(**arguments)["text"].numpy(),
+            "saved_model": lambda: served_generate(
+                prompt=tf.constant(" ".join(PROMPT)), num_tokens=tf.constant(count),
+                temperature=tf.constant(1.0), seed=tf.constant(next(seeds)))["text"].numpy(),
             "keras_sample": lambda: sample(model, vocab, PROMPT, count, temperature=1.0,
-                                           seed=seed),
+                                           seed=next(seeds)),
         }, repeats=max(1, repeats // 3), warmup=1)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

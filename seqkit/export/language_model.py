@@ -231,9 +231,43 @@ def sample_token(logits, uniform, temperature):
     # The last row that starts at or before the target (rows of no mass that
     # start at the same point come earlier and are passed over).
     row = tf.maximum(tf.reduce_sum(tf.cast(row_starts <= target, tf.int32)) - 1, 0)
-    ends = row_starts[row] + tf.cumsum(table[row])
+    # tf.gather, not table[row]: XLA's strided slice wants a compile-time
+    # constant start, and TensorFlow meets that by compiling anew for each value
+    # of the inputs it depends on (here: every uniform, every call).
+    ends = tf.gather(row_starts, row) + tf.cumsum(tf.gather(table, row))
     column = tf.minimum(tf.reduce_sum(tf.cast(ends <= target, tf.int32)), width - 1)
     return tf.minimum(row * width + column, vocab_size - 1)[None]
+
+
+def chunk_generator(run_one):
+    """``generate_chunk(last, states, uniforms, temperature, count)`` over ``run_one``.
+
+    ``generate_chunk`` draws ``count`` (<= GENERATE_CHUNK) tokens from ``last``
+    [1, V] logits and ``states``, token k with ``uniforms[k]`` (float32
+    [GENERATE_CHUNK]) through ``sample_token``, or the most likely token when
+    ``temperature`` is 0, feeding each to ``run_one(tokens, states) ->
+    (logits, states)``. Returns the ids (int32 [GENERATE_CHUNK], zeros past
+    ``count``), the logits after the last one and the states: the last token
+    is fed once more, as ``seqkit.language_model.sample`` does, and that call
+    sets the next chunk off. Compiled with XLA, one program serves every
+    argument value (tested: the HLO does not depend on them).
+    """
+    def generate_chunk(last, states, uniforms, temperature, count):
+        def body(i, last, states, ids):
+            token = tf.cond(  # temperature 0 takes the most likely token
+                temperature > 0,
+                lambda: sample_token(last, tf.gather(uniforms, i), temperature),
+                lambda: tf.argmax(last, axis=-1, output_type=tf.int32))
+            ids = tf.tensor_scatter_nd_update(ids, [[i]], token)
+            logits, new_states = run_one(token, states)
+            return i + 1, logits, list(new_states), ids
+
+        _, last, states, ids = tf.while_loop(
+            lambda i, *_: i < count, body,
+            (tf.constant(0), last, list(states), tf.zeros([GENERATE_CHUNK], tf.int32)))
+        return ids, last, states
+
+    return generate_chunk
 
 
 def _compiles(run_one, state_sizes):
@@ -294,28 +328,8 @@ class LanguageModelModule(tf.Module):
         self._run_one_compiled = lambda tokens, states: compiled(tokens, list(states))
         self._run_one = run_one
 
-        def generate_chunk(last, states, uniforms, temperature, count):
-            """``count`` (<= GENERATE_CHUNK) tokens from ``last`` [1, V] logits and ``states``.
-
-            Returns the ids (int32 [GENERATE_CHUNK], zeros past ``count``), the
-            logits after the last one and the states: the last token is fed
-            once more, as ``seqkit.language_model.sample`` does, and that call
-            sets the next chunk off.
-            """
-            def body(i, last, states, ids):
-                token = tf.cond(  # temperature 0 takes the most likely token
-                    temperature > 0, lambda: sample_token(last, uniforms[i], temperature),
-                    lambda: tf.argmax(last, axis=-1, output_type=tf.int32))
-                ids = tf.tensor_scatter_nd_update(ids, [[i]], token)
-                logits, new_states = run_one(token, states)
-                return i + 1, logits, list(new_states), ids
-
-            _, last, states, ids = tf.while_loop(
-                lambda i, *_: i < count, body,
-                (tf.constant(0), last, list(states), tf.zeros([GENERATE_CHUNK], tf.int32)))
-            return ids, last, states
-
-        chunk = tf.function(generate_chunk, jit_compile=self.jit_compile, autograph=False)
+        chunk = tf.function(chunk_generator(run_one), jit_compile=self.jit_compile,
+                            autograph=False)
         self._generate_chunk = lambda last, states, uniforms, temperature, count: chunk(
             last, list(states), uniforms, temperature, count)
         self._vocab_size = len(vocab)
