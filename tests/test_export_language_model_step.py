@@ -244,3 +244,14 @@ def test_compiled_generation_is_one_program_for_every_argument_value():
     assert program(1, 1.0, 7) == first       # other logits, states, uniforms
     assert program(0, 0.0, 7) == first       # greedy
     assert program(0, 1.0, 30) == first      # another count
+    # And step's program, for other tokens and states.
+    step = tf.function(lm_export.one_token_step(model), jit_compile=True, autograph=False)
+
+    def step_program(seed):
+        rng = np.random.default_rng(seed)
+        tokens = tf.constant(rng.integers(0, len(WORDS), size=2), tf.int32)
+        states = [tf.constant(rng.normal(size=(2, size)).astype("float32"))
+                  for size in model.state_sizes]
+        return step.experimental_get_compiler_ir(tokens, states)(stage="hlo")
+
+    assert step_program(0) == step_program(1)
