@@ -41,7 +41,8 @@ by ``sample_token`` (the inverse of its CDF at a uniform number; token k's
 uniform is entry ``k % GENERATE_CHUNK`` of
 ``tf.random.stateless_uniform([GENERATE_CHUNK], seed=(seed, k // GENERATE_CHUNK))``,
 so the same seed gives the same text, and a shorter request the first tokens
-of a longer one) and fed back; ``temperature`` 0 takes the most likely token. ``text`` is the continuation only, rendered as
+of a longer one) and fed back; ``temperature`` 0 takes the most likely token.
+``text`` is the continuation only, rendered as
 ``seqkit.data.text.detokenize(tokens, level)`` renders it (tested equal):
 joined by " " at word level (``<eos>`` stays literal, a visible sentence mark on
 one line), or by "" at char level, where ``<eos>`` becomes a line break.
@@ -166,7 +167,6 @@ def one_token_step(model):
     stack of Elman, LSTM or GRU layers: other models (Clockwork, whose step
     depends on the time index, or any other Keras model) keep the model path.
     """
-
     from seqkit import builders
     from seqkit.language_model import LanguageModel
     from seqkit.layers import elman, gru, lstm
@@ -326,7 +326,6 @@ class LanguageModelModule(tf.Module):
         compiled = tf.function(run_one, jit_compile=self.jit_compile, autograph=False)
         # Closures, not attributes: tf.Module would save a tf.function attribute.
         self._run_one_compiled = lambda tokens, states: compiled(tokens, list(states))
-        self._run_one = run_one
 
         chunk = tf.function(chunk_generator(run_one), jit_compile=self.jit_compile,
                             autograph=False)
