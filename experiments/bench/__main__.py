@@ -31,6 +31,10 @@ FLAGS = flags.FLAGS
 flags.DEFINE_list("suite", suites.default_suites(),
                   f"Benchmark suites to run, from {list(suites.SUITES)}.")
 flags.DEFINE_integer("repeats", 10, "Timed repeats per implementation (after 2 warm-ups).")
+flags.DEFINE_integer("calls", 1, "layers suite: consecutive calls per timed round (1: each "
+                     "call right after the other implementations'; more: the steady state "
+                     "of a training loop, which calls one step again and again).",
+                     lower_bound=1)
 flags.DEFINE_bool("quick", False, "Tiny shapes: a smoke run, not a measurement.")
 flags.DEFINE_string("output", None, "Also write the JSON results to this file.")
 flags.DEFINE_integer("seed", 0, "Seed for weights and inputs.")
@@ -44,7 +48,7 @@ def main(argv):
     except ValueError as error:  # an unknown or missing suite: one line, exit 2
         raise app.UsageError(f"--suite: {error}", exitcode=2) from None
     results = suites.run_suites(FLAGS.suite, repeats=FLAGS.repeats, quick=FLAGS.quick,
-                                seed=FLAGS.seed)
+                                seed=FLAGS.seed, calls=FLAGS.calls)
     line = json.dumps(results, sort_keys=True)
     print(line)
     if FLAGS.output:

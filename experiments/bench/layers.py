@@ -49,8 +49,11 @@ def matmul_flops(batch, steps, features, units, gates, backward):
     return forward * (3.0 if backward else 1.0)
 
 
-def run(repeats=10, quick=False, seed=0, peak_flops=None):
-    """One dict per (cell, size): milliseconds, ratios, FLOP/s fraction."""
+def run(repeats=10, quick=False, seed=0, peak_flops=None, calls=1):
+    """One dict per (cell, size): milliseconds, ratios, FLOP/s fraction.
+
+    ``calls``: consecutive calls per timed round (``common.interleaved_times``).
+    """
     import keras
 
     sizes = QUICK["sizes"] if quick else SIZES
@@ -76,10 +79,11 @@ def run(repeats=10, quick=False, seed=0, peak_flops=None):
             for layer in built.values():
                 layer.set_weights(weights)
             row = {"cell": kind, "units": units, "batch": batch, "steps": steps,
-                   "load_average": round(os.getloadavg()[0], 2)}
+                   "calls_per_round": calls, "load_average": round(os.getloadavg()[0], 2)}
             for mode, make in (("train", common.train_step), ("inference", common.inference_step)):
                 times = common.interleaved_times(
-                    {name: make(layer, inputs) for name, layer in built.items()}, repeats=repeats
+                    {name: make(layer, inputs) for name, layer in built.items()}, repeats=repeats,
+                    calls=calls,
                 )
                 ms = {name: 1e3 * common.median(t) for name, t in times.items()}
                 best = {name: 1e3 * min(t) for name, t in times.items()}

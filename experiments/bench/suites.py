@@ -30,7 +30,7 @@ def check_suites(suites):
         )
 
 
-def run_suites(suites, repeats=10, quick=False, seed=0):
+def run_suites(suites, repeats=10, quick=False, seed=0, calls=1):
     """Run the named suites (checked first, ``check_suites``); returns the JSON-able
     results dict."""
     check_suites(suites)
@@ -46,6 +46,8 @@ def run_suites(suites, repeats=10, quick=False, seed=0):
         logging.info("suite %s", name)
         module = importlib.import_module(module_name(name))
         kwargs = {"peak_flops": peak} if name in ("layers", "lm") else {}
+        if name == "layers":
+            kwargs["calls"] = calls
         rows = module.run(repeats=repeats, quick=quick, seed=seed, **kwargs)
         print(module.format_table(rows), flush=True)
         results[name] = rows

@@ -12,6 +12,7 @@ def test_quick_layers_and_lm_suites_report_every_figure():
     assert results["peak_matmul_gflops"] > 0
     assert {row["cell"] for row in results["layers"]} == {"elman", "lstm", "gru"}
     for row in results["layers"]:
+        assert row["calls_per_round"] == 1
         for mode in ("train", "inference"):
             for name in ("keras", "seqkit", "reference"):
                 assert row[f"{mode}_ms_{name}"] > 0
@@ -38,6 +39,11 @@ def test_quick_export_suite_times_every_path_against_an_empty_signature():
         row["step_ms_saved_model"] - row["step_ms_empty_signature"], abs=2e-3)
     assert row["generate_tokens_per_s_saved_model"] > 0
     assert row["generate_tokens_per_s_keras_sample"] > 0
+
+
+def test_layers_suite_times_consecutive_calls_when_asked():
+    (row, *_) = bench.run_suites(["layers"], repeats=1, quick=True, calls=2)["layers"]
+    assert row["calls_per_round"] == 2 and row["train_ms_seqkit"] > 0
 
 
 def test_unknown_suite_is_a_clear_error():
