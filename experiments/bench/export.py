@@ -36,6 +36,7 @@ Also reported: how long the export and the load took (one of each).
 """
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -139,23 +140,22 @@ def run(repeats=10, quick=False, seed=0):
         served_step = loaded.signatures["step"]
         compiled = tf.function(lambda tokens, states: model((tokens, states), training=False))
 
+        def split(out, count):  # a signature's dict -> (logits, [state_0, ...])
+            return out["logits"], [out[f"state_{i}"] for i in range(count)]
+
         def signature(step):
-            def run(token, states):
-                out = step(tokens=token, **{f"state_{i}": s for i, s in enumerate(states)})
-                return out["logits"], [out[f"state_{i}"] for i in range(len(states))]
-            return run
+            return lambda token, states: split(
+                step(tokens=token, **{f"state_{i}": s for i, s in enumerate(states)}),
+                len(states))
 
         def function(token, states):
-            out = loaded.step(token, *states)
-            return out["logits"], [out[f"state_{i}"] for i in range(len(states))]
+            return split(loaded.step(token, *states), len(states))
 
         def keras_function(token, states):
-            logits, states = compiled(token[:, None], states)
-            return logits, states
+            return compiled(token[:, None], states)
 
         def keras_eager(token, states):
-            logits, states = model((token[:, None], states))
-            return logits, states
+            return model((token[:, None], states))
 
         # Each callable fetches the logits as a NumPy array, so the time covers
         # the whole computation and the copy to the host, as a client sees it.
@@ -174,7 +174,7 @@ def run(repeats=10, quick=False, seed=0):
 
         count = setting["generate_tokens"]
         served_generate = loaded.signatures["generate"]
-        seeds = iter(range(seed, seed + 10**6))  # a new seed every call
+        seeds = itertools.count(seed)  # a new seed every call
         # Fewer repeats: one Python `sample` of 200 tokens takes about a second.
         generate_times = common.interleaved_times({
             "saved_model": lambda: served_generate(
