@@ -51,12 +51,12 @@ def _train_step(config, vocab_size, precision, x, y):
     import keras
     import tensorflow as tf
 
-    from experiments.lm import train
+    from experiments.lm import configs, train
     from seqkit import runs
 
     with runs.precision_policy(precision):  # the policy must be set when layers are built
         model = train.build_model(config, vocab_size)
-    optimizer = keras.optimizers.SGD(learning_rate=config.learning_rate)
+    optimizer = keras.optimizers.SGD(learning_rate=configs.base_learning_rate(config))
     optimizer.build(model.trainable_variables)
     step = train.make_train_step(model, optimizer, tf.distribute.get_strategy(), config)
     states = model.initial_state(config.batch_size)

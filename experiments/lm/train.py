@@ -8,7 +8,8 @@ As in Zaremba et al. (2014) and TensorFlow's PTB tutorial:
 * the loss is the cross-entropy summed over the window's steps and averaged
   over the batch (the tutorial's scale, which its learning rate of 1 assumes);
 * plain SGD, learning rate ``learning_rate · lr_decay^max(0, epoch − decay_after)``
-  (epochs counted from 1), gradients clipped to global norm ``max_grad_norm``;
+  (epochs counted from 1; ``learning_rate`` 0 takes the cell's,
+  ``configs.CELL_LEARNING_RATES``), gradients clipped to global norm ``max_grad_norm``;
 * validation and test perplexity carry the state through the whole stream
   (``eval_batch_size`` streams; 1 = exactly one stream, as in the tutorial).
   The best epoch is the one with the lowest validation perplexity; the test
@@ -53,7 +54,8 @@ class Data:
 
 def learning_rate(config, epoch):
     """The learning rate of ``epoch`` (counted from 1)."""
-    return config.learning_rate * config.lr_decay ** max(0, epoch - config.decay_after)
+    base = configs.base_learning_rate(config)
+    return base * config.lr_decay ** max(0, epoch - config.decay_after)
 
 
 def load_data(config):
@@ -196,7 +198,7 @@ class LanguageModelExperiment(runs.Experiment):
 
     def build(self, config, data):
         model = build_model(config, len(data.corpus.vocab))
-        return model, keras.optimizers.SGD(learning_rate=config.learning_rate)
+        return model, keras.optimizers.SGD(learning_rate=configs.base_learning_rate(config))
 
     def start(self, run):
         corpus = run.data.corpus
@@ -239,6 +241,15 @@ class LanguageModelExperiment(runs.Experiment):
         out = {"corpus": corpus.name,
                "train_flops_per_second": (3 * model.count_params_flops_per_token() * speed
                                           if speed else None)}
+        # A uniform guess over the vocabulary scores exactly its size; a model
+        # worse than that has diverged, whatever its loss being finite says.
+        out["uniform_perplexity"] = len(corpus.vocab)
+        out["diverged"] = results["test_perplexity"] > len(corpus.vocab)
+        if out["diverged"]:
+            print(f"warning: test perplexity {results['test_perplexity']:,.4g} is worse than "
+                  f"a uniform guess over the vocabulary ({len(corpus.vocab):,}): training "
+                  f"diverged. Try a lower --learning_rate (this run started at "
+                  f"{configs.base_learning_rate(config):g}).", flush=True)
         floor = floor_perplexity(corpus, "test", config.eval_batch_size)
         if floor is not None:
             out["floor_perplexity"] = floor

@@ -113,6 +113,41 @@ def test_test_metrics_come_from_the_best_validation_epoch(data_dir, tmp_path, mo
             assert ppl > results["test_perplexity"]
 
 
+def test_learning_rate_defaults_to_the_cells(data_dir, tmp_path, capsys):
+    small = configs.get_config("small")
+    assert small.learning_rate == 0  # "the cell's"
+    assert train.learning_rate(small, 1) == 1.0  # Zaremba et al.'s, for the LSTM
+    for cell in ("gru", "elman", "clockwork"):
+        config = small.replace(cell=cell)
+        assert train.learning_rate(config, 1) == 0.3
+        assert train.learning_rate(config, small.decay_after + 2) == pytest.approx(0.3 * 0.25)
+        assert train.learning_rate(config.replace(learning_rate=0.7), 1) == 0.7
+    # A run starts from it (the epoch line prints the rate in use).
+    train.train_and_evaluate(_tiny(data_dir, cell="gru", learning_rate=0.0, epochs=1,
+                                   decay_after=1), str(tmp_path))
+    assert "lr 0.3 " in capsys.readouterr().out
+
+
+def test_a_run_worse_than_a_uniform_guess_is_flagged(data_dir, tmp_path, monkeypatch, capsys):
+    ok = train.train_and_evaluate(_tiny(data_dir, epochs=1), str(tmp_path / "ok"))
+    vocab = json.load(open(tmp_path / "ok" / "flags.json"))["data_fingerprint"]["vocab_size"]
+    assert ok["uniform_perplexity"] == vocab and ok["test_perplexity"] < vocab
+    assert ok["diverged"] is False
+    assert "uniform guess" not in capsys.readouterr().out
+    # A finite perplexity above the vocabulary size: the run says it diverged.
+    evaluate = train.evaluate
+
+    def diverged(*args, **kwargs):
+        _, _, count = evaluate(*args, **kwargs)
+        return 10.0 * vocab, math.log(10.0 * vocab) * count, count
+
+    monkeypatch.setattr(train, "evaluate", diverged)
+    bad = train.train_and_evaluate(_tiny(data_dir, epochs=1), str(tmp_path / "bad"))
+    assert bad["diverged"] is True and bad["test_perplexity"] == pytest.approx(10.0 * vocab)
+    out = capsys.readouterr().out
+    assert "worse than a uniform guess" in out and "lower --learning_rate" in out
+
+
 def test_same_seed_same_metrics_other_seed_differs(data_dir, tmp_path):
     a = train.train_and_evaluate(_tiny(data_dir, seed=5, epochs=1), str(tmp_path / "a"))
     b = train.train_and_evaluate(_tiny(data_dir, seed=5, epochs=1), str(tmp_path / "b"))
@@ -160,8 +195,7 @@ print(json.dumps([one["test_perplexity"], two["test_perplexity"], two["replicas"
         (lambda d, t: _tiny(str(t / "nowhere")), "data_dir"),
         (lambda d, t: _tiny(d, num_steps=10_000), "num_steps"),
         (lambda d, t: _tiny(d, cell="transformer"), "--cell: expected one of"),
-        (lambda d, t: _tiny(d, learning_rate=0.0), r"--learning_rate: expected .* > 0, got 0.0"),
-        (lambda d, t: _tiny(d, learning_rate=-1.0), "--learning_rate"),
+        (lambda d, t: _tiny(d, learning_rate=-1.0), r"--learning_rate: expected .* >= 0, got -1"),
         (lambda d, t: _tiny(d, learning_rate=float("nan")), "--learning_rate: .*got nan"),
         (lambda d, t: _tiny(d, max_grad_norm=-1.0), "--max_grad_norm: expected .* >= 0"),
         (lambda d, t: _tiny(d, temperature=-0.5), "--temperature: expected .* >= 0"),
@@ -274,7 +308,7 @@ def test_command_line_prints_json_replays_and_reports_bad_input(data_dir, tmp_pa
 @pytest.mark.parametrize("extra, message", [
     (["--config=nope"], "--config=nope: expected one of ['builtin', 'large', 'medium', "
                         "'small', 'test']"),
-    (["--learning_rate=nan"], "--learning_rate=nan: expected a finite number > 0"),
+    (["--learning_rate=nan"], "--learning_rate=nan: expected a finite number >= 0"),
     (["--hidden_size=0"], "--hidden_size=0: 0 is not a positive integer"),
     (["--encoding=utf-9"], "--encoding=utf-9: expected a text encoding"),
     (["--cell=gru"], "other settings (--cell: 'lstm' -> 'gru')"),
