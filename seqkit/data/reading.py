@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 
 # How much of a file is checked for NUL bytes (git's heuristic reads 8,000).
 BINARY_PROBE = 8000
@@ -118,3 +119,43 @@ def read_lines(path: str | os.PathLike, encoding: str = "utf-8", argument: str =
     if lines and lines[-1] == "":
         lines.pop()
     return lines
+
+
+# A number with a decimal comma ("3,25", "-0,5") or a decimal point ("3.25").
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+_DECIMAL_POINT = re.compile(r"^\s*[+-]?\d*\.\d+\s*$")
+
+
+def csv_format(path: str | os.PathLike, encoding: str = "utf-8",
+               sample_lines: int = 200) -> dict:
+    """``pd.read_csv`` keywords for the separator and decimal mark of ``path``.
+
+    A comma in the header row means an ordinary CSV: ``{}``. A header without one
+    but with a semicolon, tab or pipe is read with that separator (what
+    spreadsheets export where the comma is the decimal mark); with semicolons,
+    the decimal mark is a comma when the first ``sample_lines`` data lines hold
+    numbers written with one ("3,25") and none with a point. Only files that would
+    otherwise come back as a single column are affected.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+        ...     _ = f.write("day;load\n2024-01-01;3,25\n")
+        >>> csv_format(f.name)
+        {'sep': ';', 'decimal': ','}
+    """
+    with open(path, encoding=encoding, newline=None) as file:
+        header = file.readline().lstrip("\ufeff")
+        if "," in header:
+            return {}
+        sep = next((mark for mark in (";", "\t", "|") if mark in header), None)
+        if sep is None:
+            return {}
+        if sep != ";":
+            return {"sep": sep}
+        comma = point = 0
+        for _, line in zip(range(sample_lines), file):
+            for cell in line.rstrip("\n").split(sep):
+                comma += bool(_DECIMAL_COMMA.match(cell))
+                point += bool(_DECIMAL_POINT.match(cell))
+    return {"sep": sep, "decimal": ","} if comma and not point else {"sep": sep}

@@ -206,7 +206,10 @@ def load_csv(path: str | os.PathLike, text_column: str = "text", label_column: s
     if not os.path.isfile(path):
         raise DataError(f"{path}: file not found; expected a CSV table.")
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        # A ";"/tab/"|"-separated export reads too (reading.csv_format); text
+        # columns keep their decimal commas as written (dtype=str).
+        separator = reading.csv_format(path).get("sep", ",")
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, sep=separator)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: could not read it as CSV: {error}".strip()) from None
     columns = [text_column, label_column] + ([split_column] if split_column else [])

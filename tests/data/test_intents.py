@@ -184,6 +184,18 @@ def test_load_csv(tmp_path):
     assert len(set(everything)) == 50
 
 
+def test_load_csv_reads_a_semicolon_separated_export(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("text;label\n" + "turn it up, please;volume\nwhat is 2,5 plus 1;math\n"
+                    "stop;stop\n" * 4, encoding="utf-8")
+    data = slu.load_csv(path, seed=0)
+    texts = data.train.tokens + data.valid.tokens + data.test.tokens
+    assert ["turn", "it", "up", ",", "please"] in texts and ["what", "is", "2,5", "plus", "1"] \
+        in texts
+    assert sorted(set(data.train.labels + data.valid.labels + data.test.labels)) == \
+        ["math", "stop", "volume"] and len(texts) == 12
+
+
 def test_load_csv_split_column_and_errors(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("text,label,part\nhi there,A,train\nbye,B,valid\nyo,A,test\n",

@@ -53,6 +53,40 @@ def test_load_csv_sorts_and_reports_duplicates_and_gaps(tmp_path, caplog):
                for m in warnings)
 
 
+@pytest.mark.parametrize("separator, decimal", [(";", ","), (";", "."), ("\t", "."),
+                                                ("|", ".")])
+def test_load_csv_reads_spreadsheet_exports_with_other_separators(tmp_path, caplog, separator,
+                                                                  decimal):
+    # What a spreadsheet writes where the comma is the decimal mark: the same
+    # values as the comma-separated file, and a warning that says how it was read.
+    frame = pd.DataFrame({"date": pd.date_range("2021-03-01", periods=20, freq="h")
+                          .strftime("%Y-%m-%d %H:%M"),
+                          "load": np.linspace(-2.5, 7.25, 20), "temp": np.arange(20) + 0.5})
+    frame.to_csv(tmp_path / "plain.csv", index=False)
+    frame.to_csv(tmp_path / "export.csv", index=False, sep=separator, decimal=decimal)
+    plain = ts.load_csv(tmp_path / "plain.csv")
+    with caplog.at_level(logging.WARNING, logger=ts.__name__):
+        other = ts.load_csv(tmp_path / "export.csv")
+    assert other.columns == plain.columns == ("load", "temp")
+    np.testing.assert_array_equal(other.values, plain.values)
+    assert any(f"separator {separator!r}" in r.getMessage() for r in caplog.records)
+    # The forecaster's --predict reads such a file too.
+    history = ts.load_history(tmp_path / "export.csv", ["load"], frequency="h",
+                              input_length=4, horizon=2)
+    np.testing.assert_array_equal(history.values[:, 0], plain.values[-4:, 0])
+
+
+def test_csv_format_leaves_comma_files_and_single_columns_alone(tmp_path):
+    from seqkit.data import reading
+
+    cases = {"a,b\n1;2,3\n": {}, "value\n3\n4\n": {}, "a;b\n1,5;2.5\n": {"sep": ";"},
+             "a;b\nx;1,5\n": {"sep": ";", "decimal": ","}, "a\tb\n1,5\t2\n": {"sep": "\t"}}
+    for number, (text, expected) in enumerate(cases.items()):
+        path = tmp_path / f"{number}.csv"
+        path.write_text(text)
+        assert reading.csv_format(path) == expected, text
+
+
 def test_load_csv_clean_file_and_split(tmp_path):
     rows = "\n".join(f"2021-03-01 {h:02d}:00,{h},{2 * h}" for h in range(20))
     data = ts.load_csv(write_csv(tmp_path, "date,u,v\n" + rows), features="v")

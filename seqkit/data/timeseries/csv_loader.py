@@ -233,12 +233,18 @@ def _check_columns(df: pd.DataFrame, names: Sequence[str], argument: str,
                              f"columns: {list(numeric)}; available columns: {list(available)}")
 
 
-def _read_csv(path: str, encoding: str) -> pd.DataFrame:
-    """``pd.read_csv`` with clear errors for a binary file or a wrong ``encoding``."""
+def _read_csv(path: str, encoding: str, **options) -> pd.DataFrame:
+    """``pd.read_csv`` with clear errors for a binary file or a wrong ``encoding``;
+    a semicolon-, tab- or pipe-separated file is read as such
+    (``reading.csv_format``, logged)."""
     reading.check_encoding(encoding)
     reading.check_text_file(path, encoding, "path")
     try:
-        return pd.read_csv(path, encoding=encoding)
+        dialect = reading.csv_format(path, encoding)
+        if dialect and options.get("nrows") != 0:  # a header-only read stays quiet
+            _LOG.warning("%s: no comma in the header; reading it with separator %r and "
+                         "decimal mark %r", path, dialect["sep"], dialect.get("decimal", "."))
+        return pd.read_csv(path, encoding=encoding, **dialect, **options)
     except UnicodeDecodeError:
         raise reading.decoding_error(path, encoding, "path") from None
 

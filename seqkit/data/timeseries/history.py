@@ -87,7 +87,7 @@ def load_history(path: str | os.PathLike, columns: Sequence[str], *, frequency: 
     columns = [columns] if isinstance(columns, str) else list(columns)
     if not columns:
         raise ValueError("columns: expected at least one column name, got none")
-    header = pd.read_csv(path, nrows=0, encoding=encoding).columns
+    header = _read_csv(path, encoding, nrows=0).columns
     missing = [c for c in columns if c not in header]
     if missing:
         raise ValueError(f"columns: {path!r} is missing the column(s) {missing} the forecaster "
