@@ -8,6 +8,10 @@
                                                     Press & Wolf 2017)
     p(w_{t+1} | w_≤t) = softmax(logits_t)
 
+Training and evaluation score tokens with ``token_losses``, the same numbers
+as ``call``'s logits through the cross-entropy, with the projection and the
+softmax fused (``seqkit.losses``).
+
 The recurrent state goes in and comes out of ``call`` explicitly
 (``model((tokens, states)) -> (logits, new_states)``) instead of living in
 stateful layers: truncated BPTT carries it from batch to batch, evaluation
@@ -28,7 +32,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from seqkit import builders, layers
+from seqkit import builders, layers, losses
 from seqkit.layers import base
 
 
@@ -151,10 +155,12 @@ class LanguageModel(keras.Model):
                 self.vocab_size,
                 kernel_initializer=embedding_init,
                 name="softmax",
-                # float32 under any policy (Keras's rule for the last layer): with
-                # a bfloat16 softmax matmul, PTB-small validation perplexity after
-                # 2 epochs was 158.7 against 142.1 in float32; with this layer in
-                # float32 it was 141.5 (BUILD_NOTES.md, bfloat16).
+                # float32 under any policy (Keras's rule for the last layer): as
+                # a bfloat16 Dense (bias, logits and bias gradient in bfloat16),
+                # PTB-small validation perplexity after 2 epochs was 158.7
+                # against 142.1 in float32 (BUILD_NOTES.md, bfloat16). Training
+                # and evaluation go through token_losses, whose matmuls take
+                # bfloat16 operands with the rest in float32.
                 dtype="float32",
             )
         else:
@@ -180,17 +186,42 @@ class LanguageModel(keras.Model):
         self.built = True
 
     def call(self, inputs, training=False):
+        hidden, new_states = self.hidden_states(inputs, training=training)
+        logits = self.output_layer(hidden)  # float32 (Dense or TiedOutput)
+        # float32 logits under a mixed policy: the softmax and the loss in
+        # float32 (Keras's mixed-precision guide).
+        return ops.cast(logits, "float32"), new_states
+
+    def hidden_states(self, inputs, training=False):
+        """(top layer's outputs [batch, time, hidden_size], new states): all but the softmax."""
         tokens, states = inputs
         embedded = self.input_dropout(self.embedding(tokens), training=training)
         outputs, *new_states = self.rnn(embedded, initial_state=list(states), training=training)
-        logits = self.output_layer(outputs)  # float32 (Dense or TiedOutput)
-        # float32 logits and states under a mixed policy: the softmax and the loss
-        # in float32 (Keras's mixed-precision guide), and the state a step returns
-        # has the dtype of the state it took (initial_state), so a tf.function
-        # carrying it does not retrace.
-        logits = ops.cast(logits, "float32")
-        new_states = [ops.cast(state, "float32") for state in new_states]
-        return logits, new_states
+        # The state a step returns has the dtype of the state it took
+        # (initial_state, float32), so a tf.function carrying it does not retrace.
+        return outputs, [ops.cast(state, "float32") for state in new_states]
+
+    def token_losses(self, inputs, targets, training=False):
+        """(−log p(target) per position [batch, time] float32, new states).
+
+        Equals ``token_losses(self(inputs)[0], targets)`` and its gradients
+        (tested to 1e-5 in float32) through ``seqkit.losses.softmax_cross_entropy``,
+        which fuses the output projection with the softmax: the training and
+        evaluation steps use it (PTB-small LSTM step 52.8 → 47–49 ms in
+        float32, 50.0 → 37–38 ms under ``mixed_bfloat16``; BUILD_NOTES.md).
+        Under a bfloat16 policy the projection's matmuls take bfloat16
+        operands, and the bias, softmax, loss and gradient sums stay float32.
+        """
+        hidden, new_states = self.hidden_states(inputs, training=training)
+        if self.tie_embeddings:
+            kernel, bias = self.embedding.embeddings, self.output_bias
+        else:
+            kernel, bias = self.output_layer.kernel, self.output_layer.bias
+        flat = ops.reshape(hidden, (-1, self.hidden_size))
+        per_token = losses.softmax_cross_entropy(
+            flat, kernel, bias, ops.reshape(targets, (-1,)),
+            transpose_kernel=self.tie_embeddings)
+        return ops.reshape(per_token, ops.shape(targets)), new_states
 
     def get_config(self):
         return {

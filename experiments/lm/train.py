@@ -43,7 +43,7 @@ import tensorflow as tf
 from experiments.lm import configs
 from seqkit import distribute, runs
 from seqkit.data import text as text_data
-from seqkit.language_model import LanguageModel, perplexity, sample, token_losses
+from seqkit.language_model import LanguageModel, perplexity, sample
 
 
 @dataclasses.dataclass
@@ -116,8 +116,9 @@ def make_train_step(model, optimizer, strategy, config):
 
     def replica_step(x, y, states):
         with tf.GradientTape() as tape:
-            logits, new_states = model((x, states), training=True)
-            losses = token_losses(logits, y)  # [batch_per_replica, time]
+            # The fused projection + softmax (seqkit.losses); equal to
+            # token_losses(model((x, states))[0], y), tested.
+            losses, new_states = model.token_losses((x, states), y, training=True)
             # Σ over time, mean over the *global* batch: replicas sum to the whole.
             loss = tf.reduce_sum(losses) / global_batch
         variables = model.trainable_variables
@@ -139,8 +140,8 @@ def make_train_step(model, optimizer, strategy, config):
 def make_eval_step(model):
     @tf.function(reduce_retracing=True)
     def step(x, y, states):
-        logits, new_states = model((x, states), training=False)
-        return tf.reduce_sum(token_losses(logits, y)), new_states
+        losses, new_states = model.token_losses((x, states), y, training=False)
+        return tf.reduce_sum(losses), new_states
 
     return step
 
