@@ -25,6 +25,8 @@ def test_quick_layers_and_lm_suites_report_every_figure():
     for row in results["lm"]:
         assert row["peak_fraction"] == pytest.approx(
             row["gflops_per_second"] / row["peak_gflops"], rel=2e-2, abs=1e-3)
+        assert row["keras_over_seqkit"] == pytest.approx(
+            row["keras_step_ms"] / row["step_ms"], rel=1e-2)
     f32, bf16 = results["lm"][0], results["lm"][1]
     assert bf16["speedup_over_float32"] == pytest.approx(
         f32["step_ms"] / bf16["step_ms"], rel=1e-2)
