@@ -12,14 +12,15 @@ backward's elementwise passes over the [positions, vocabulary] matrix took
 ~13 ms of a 53 ms PTB-small step on the 2-core host (BUILD_NOTES.md, "Fused
 softmax cross-entropy"). Here:
 
-* the three matmuls (logits, ∂h, ∂W) stay TensorFlow ops, which use oneDNN
-  (and AMX for bfloat16 where the CPU has it; XLA's CPU matmul does not);
+* the three matmuls (logits, ∂h, ∂W) are TensorFlow ops, which use oneDNN
+  (and AMX for bfloat16 where the CPU has it), except the bfloat16 forward;
 * in ``compute_dtype`` bfloat16 the matmuls take bfloat16 operands and
-  everything after them is float32: the bias add, the softmax, the loss, the
-  bias gradient (a sum over every position) and the weight gradient handed to
-  the float32 variable; only the logits' and the upstream gradient's own
-  rounding to bfloat16 remain (Keras's bfloat16 ``Dense`` also adds the bias
-  and sums its gradient in bfloat16);
+  everything after them is float32: the logits (the forward matmul is XLA's
+  dot, which returns float32; TensorFlow's bfloat16 matmul rounds its result
+  to bfloat16, which cost 1–2.5% PTB perplexity), the bias add, the softmax,
+  the loss, the bias gradient (a sum over every position) and the weight
+  gradient handed to the float32 variable; the gradient matmuls stay
+  TensorFlow's (faster here) and round ∂h and ∂W to bfloat16;
 * the elementwise passes (max, exp, sum, log, the picked logit; softmax −
   one-hot times the upstream gradient, the bias gradient) are one XLA kernel
   each way.
@@ -59,6 +60,21 @@ _forward_xla = tf.function(_forward, jit_compile=True, autograph=False)
 _backward_xla = tf.function(_backward, jit_compile=True, autograph=False)
 
 
+def _forward_mixed(hidden, kernel, bias, targets, transpose_kernel):
+    """``_forward`` of ``hidden · kernel + bias`` for bfloat16 operands, in one XLA kernel.
+
+    XLA's dot accumulates and returns float32 here, where TensorFlow's bfloat16
+    matmul rounds its result to bfloat16 (its CPU kernel has no bfloat16 →
+    float32 variant): the logits keep float32 precision, the one thing the
+    2-seed PTB runs showed bfloat16 logits cost (BUILD_NOTES.md).
+    """
+    logits = tf.raw_ops.BatchMatMulV3(x=hidden, y=kernel, Tout=tf.float32, adj_y=transpose_kernel)
+    return _forward(logits + bias, targets)
+
+
+_forward_mixed_xla = tf.function(_forward_mixed, jit_compile=True, autograph=False)
+
+
 def softmax_cross_entropy(hidden, kernel, bias, targets, transpose_kernel=False,
                           compute_dtype=None, xla=True):
     """−log softmax(hidden · kernel + bias)[target] per row, with a fused gradient.
@@ -73,7 +89,8 @@ def softmax_cross_entropy(hidden, kernel, bias, targets, transpose_kernel=False,
         compute_dtype: dtype of the matmul operands; default ``hidden``'s.
             The logits, loss and bias gradient are float32 whatever it is.
         xla: compile the elementwise passes with XLA (``False``: the same
-            math as plain TensorFlow ops; tested equal).
+            math as plain TensorFlow ops, tested equal in float32; in
+            bfloat16 they round the logits to bfloat16).
 
     Returns:
         float32 [N] losses. Gradients flow to ``hidden`` (in its dtype),
@@ -94,12 +111,18 @@ def softmax_cross_entropy(hidden, kernel, bias, targets, transpose_kernel=False,
     def fused(hidden, kernel, bias):
         h = tf.cast(hidden, compute_dtype)
         w = tf.cast(kernel, compute_dtype)
-        logits = tf.matmul(h, w, transpose_b=transpose_kernel)
-        losses, probs = forward(tf.cast(logits, tf.float32) + bias, targets)
+        if compute_dtype == tf.float32 or not xla:
+            logits = tf.matmul(h, w, transpose_b=transpose_kernel)
+            losses, probs = forward(tf.cast(logits, tf.float32) + bias, targets)
+        else:
+            losses, probs = _forward_mixed_xla(h, w, bias, targets, transpose_kernel)
 
         def grad(upstream):
             dlogits, dbias = backward(probs, targets, tf.cast(upstream, tf.float32),
                                       compute_dtype)
+            # TensorFlow's matmuls (oneDNN; XLA's were 1.5–3.5× slower at these
+            # shapes): in bfloat16 their results are rounded to bfloat16, an
+            # unbiased 2⁻⁹ relative error of each gradient entry.
             dhidden = tf.matmul(dlogits, w, transpose_b=not transpose_kernel)
             if transpose_kernel:  # kernel [V, d]: ∂W = ∂logitsᵀ · h
                 dkernel = tf.matmul(dlogits, h, transpose_a=True)

@@ -79,24 +79,27 @@ def _bfloat16(array):
     return tf.cast(tf.cast(array, tf.bfloat16), tf.float64).numpy()
 
 
-def test_bfloat16_matmuls_float32_softmax_and_sums():
-    # compute_dtype bfloat16: the matmul operands and its output are rounded to
-    # bfloat16; the bias, the softmax, the loss and the bias gradient are float32.
-    losses, dhidden, dkernel, dbias = fused(HIDDEN, KERNEL, BIAS, compute_dtype=tf.bfloat16)
+@pytest.mark.parametrize("transpose_kernel", [False, True])
+def test_bfloat16_operands_float32_logits_softmax_and_sums(transpose_kernel):
+    # compute_dtype bfloat16: the matmul operands are rounded to bfloat16; the
+    # logits (XLA's dot returns float32), the bias, the softmax, the loss and
+    # the bias gradient are float32. TensorFlow's bfloat16 matmul would round
+    # the logits to bfloat16, and fail this comparison by ~3e-2.
+    kernel = KERNEL.T.copy() if transpose_kernel else KERNEL
+    losses, dhidden, dkernel, dbias = fused(HIDDEN, kernel, BIAS, transpose_kernel,
+                                            compute_dtype=tf.bfloat16)
     assert (losses.dtype, dkernel.dtype, dbias.dtype) == (tf.float32,) * 3
     h, w = _bfloat16(HIDDEN), _bfloat16(KERNEL)
-    # TensorFlow's own bfloat16 matmul (oneDNN's and Eigen's round differently).
-    product = tf.matmul(tf.cast(HIDDEN, tf.bfloat16), tf.cast(KERNEL, tf.bfloat16))
-    np.testing.assert_allclose(product.numpy().astype(np.float64), h @ w, rtol=2e-2, atol=2e-2)
-    logits = tf.cast(product, tf.float64).numpy() + BIAS.astype(np.float64)
+    logits = h @ w + BIAS.astype(np.float64)
     shifted = logits - logits.max(-1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
     np.testing.assert_allclose(losses.numpy(), -log_probs[np.arange(N), TARGETS],
                                rtol=1e-5, atol=1e-5)
     dlogits = (np.exp(log_probs) - np.eye(V)[TARGETS]) * UPSTREAM[:, None]
     np.testing.assert_allclose(dbias.numpy(), dlogits.sum(0), rtol=1e-5, atol=1e-5)
-    # The matmul gradients see the upstream rounded to bfloat16 (8 bits of mantissa).
-    np.testing.assert_allclose(dkernel.numpy(), h.T @ dlogits, rtol=2e-2, atol=2e-2)
+    # The gradient matmuls take the upstream rounded to bfloat16 (8 bits of mantissa).
+    expected_dkernel = (h.T @ dlogits).T if transpose_kernel else h.T @ dlogits
+    np.testing.assert_allclose(dkernel.numpy(), expected_dkernel, rtol=2e-2, atol=2e-2)
     np.testing.assert_allclose(dhidden.numpy(), dlogits @ w.T, rtol=2e-2, atol=2e-2)
 
 
