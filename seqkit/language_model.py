@@ -207,10 +207,10 @@ class LanguageModel(keras.Model):
         Equals ``token_losses(self(inputs)[0], targets)`` and its gradients
         (tested to 1e-5 in float32) through ``seqkit.losses.softmax_cross_entropy``,
         which fuses the output projection with the softmax: the training and
-        evaluation steps use it (PTB-small LSTM step 52.8 → 47–49 ms in
-        float32, 50.0 → 37–38 ms under ``mixed_bfloat16``; BUILD_NOTES.md).
-        Under a bfloat16 policy the projection's matmuls take bfloat16
-        operands, and the bias, softmax, loss and gradient sums stay float32.
+        evaluation steps use it (PTB-small step times before and after in
+        BUILD_NOTES.md, "Session of 2026-12-03"). Under a bfloat16 policy the
+        projection's matmuls take bfloat16 operands, and the logits, bias,
+        softmax, loss and gradient sums stay float32.
         """
         hidden, new_states = self.hidden_states(inputs, training=training)
         if self.tie_embeddings:
