@@ -17,7 +17,7 @@ softmax cross-entropy"). Here:
 * in ``compute_dtype`` bfloat16 the matmuls take bfloat16 operands and
   everything after them is float32: the logits (the forward matmul is XLA's
   dot, which returns float32; TensorFlow's bfloat16 matmul rounds its result
-  to bfloat16, which cost 1–2.5% PTB perplexity), the bias add, the softmax,
+  to bfloat16), the bias add, the softmax,
   the loss, the bias gradient (a sum over every position) and the weight
   gradient handed to the float32 variable; the gradient matmuls stay
   TensorFlow's (faster here) and round ∂h and ∂W to bfloat16;
@@ -65,8 +65,9 @@ def _forward_mixed(hidden, kernel, bias, targets, transpose_kernel):
 
     XLA's dot accumulates and returns float32 here, where TensorFlow's bfloat16
     matmul rounds its result to bfloat16 (its CPU kernel has no bfloat16 →
-    float32 variant): the logits keep float32 precision, the one thing the
-    2-seed PTB runs showed bfloat16 logits cost (BUILD_NOTES.md).
+    float32 variant): the logits keep float32 precision. (PTB-small test
+    perplexity over float32: bfloat16 logits +1.01% / +2.49% at seeds 0 / 1,
+    these +1.01% at seed 0; BUILD_NOTES.md.)
     """
     logits = tf.raw_ops.BatchMatMulV3(x=hidden, y=kernel, Tout=tf.float32, adj_y=transpose_kernel)
     return _forward(logits + bias, targets)
