@@ -9,8 +9,8 @@ words against 2×200 units, ~75% of the FLOPs), and written the plain way
 (``Dense`` → ``sparse_categorical_crossentropy``) TensorFlow spends more time
 outside the three matmuls than in them: its cross-entropy kernel and the
 backward's elementwise passes over the [positions, vocabulary] matrix took
-~13 ms of a 53 ms PTB-small step on the 2-core host (BUILD_NOTES.md, "Fused
-softmax cross-entropy"). Here:
+~13 ms of a 53 ms PTB-small step on the 2-core host (BUILD_NOTES.md, "The
+softmax and its loss are one fused function"). Here:
 
 * the three matmuls (logits, ∂h, ∂W) are TensorFlow ops, which use oneDNN
   (and AMX for bfloat16 where the CPU has it), except the bfloat16 forward;
